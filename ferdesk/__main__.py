@@ -1,0 +1,3 @@
+from ferdesk.cli import main
+
+raise SystemExit(main())

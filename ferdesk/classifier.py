@@ -1,0 +1,61 @@
+"""An expression classifier: a catalog model on one backend, batched over faces."""
+from __future__ import annotations
+
+import numpy as np
+
+from ferdesk.catalog import ModelSpec, check_file
+from ferdesk.engines import engines
+from ferdesk.errors import ModelError
+
+
+def pick_backend(spec: ModelSpec, wanted: str | None = None) -> str:
+    """The backend to run ``spec`` on: ``wanted`` if it can, else the first available one with a file."""
+    if wanted:
+        cls = engines.get(wanted)
+        ok, why = cls.availability()
+        if not ok:
+            raise ModelError(f"backend {wanted} is not available: {why}")
+        if not any(spec.file_for(f) for f in cls.formats):
+            raise ModelError(f"model {spec.name} has no {'/'.join(cls.formats)} file for backend {wanted} (has: {', '.join(spec.formats)})")
+        return wanted
+    for name, cls in engines:
+        if any(spec.file_for(f) for f in cls.formats) and cls.availability()[0]:
+            return name
+    raise ModelError(f"no available backend can run model {spec.name} (files: {', '.join(spec.formats) or 'none'})")
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class Classifier:
+    def __init__(self, spec: ModelSpec, backend: str | None = None, threads: int = 2, warmup: bool = True):
+        if spec.task != "classifier":
+            raise ModelError(f"model {spec.name} is a {spec.task}, not a classifier")
+        self.spec = spec
+        self.backend = pick_backend(spec, backend)
+        engine_cls = engines.get(self.backend)
+        self.file = next(spec.file_for(f) for f in engine_cls.formats if spec.file_for(f))
+        check_file(self.file)
+        self.input = spec.input_for(self.file)
+        self.engine = engine_cls(self.file.path, threads=threads)
+        self.labels = spec.labels
+        self.outputs_probabilities = spec.get("output", "probabilities") == "probabilities"
+        if warmup:
+            self.engine.warmup()
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.input.width, self.input.height
+
+    def classify(self, crops: np.ndarray) -> np.ndarray:
+        """(N, H, W) uint8 gray crops -> (N, C) probabilities."""
+        if len(crops) == 0:
+            return np.zeros((0, len(self.labels)), np.float32)
+        out = self.engine.run(self.input.to_tensor(crops))[0].astype(np.float32)
+        return out if self.outputs_probabilities else softmax(out)
+
+    def describe(self) -> dict:
+        return {"model": self.spec.name, "file": self.file.path.name, "precision": self.file.precision, **self.engine.describe()}

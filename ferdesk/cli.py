@@ -1,0 +1,45 @@
+"""The ``ferdesk`` command. Without a subcommand it opens the window; errors print one line."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ferdesk import __version__
+from ferdesk.errors import FerdeskError
+
+COMMANDS = {
+    "run": "process a source headless and log every face of every frame",
+    "models": "list the model catalog and what can run here",
+    "eval": "accuracy of a classifier on an .npz data split",
+    "bench": "latency, throughput and memory per model and backend",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from importlib import import_module
+
+    p = argparse.ArgumentParser(prog="ferdesk", description="Live facial-expression recognition.")
+    p.add_argument("--version", action="version", version=f"ferdesk {__version__}")
+    p.add_argument("--source", default="default", help="for the window: a file or folder, camera:N, demo, or default")
+    sub = p.add_subparsers(dest="command")
+    for name, help_text in COMMANDS.items():
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        import_module(f"ferdesk.commands.{name}").add_arguments(sp)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from importlib import import_module
+
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command is None:
+            from ferdesk.ui.app import run_app
+
+            return run_app(args.source)
+        return import_module(f"ferdesk.commands.{args.command}").main(args)
+    except FerdeskError as e:
+        print(f"ferdesk: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1 @@
+"""One module per CLI command; ``ferdesk.cli`` only parses arguments and dispatches."""

@@ -1,0 +1,88 @@
+"""``ferdesk bench``: per classifier x backend, latency per face, throughput and peak RSS.
+
+Each pair runs in its own process so that peak RSS belongs to that pair alone.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from ferdesk.catalog import Catalog
+from ferdesk.commands.models import model_backends
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--model", action="append", help="only these classifiers (repeatable)")
+    p.add_argument("--backend", action="append", help="only these backends (repeatable)")
+    p.add_argument("--runs", type=int, default=300, help="timed single-face runs per pair")
+    p.add_argument("--batch", type=int, default=8, help="batch size for the throughput figure")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1: the per-face budget)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--worker", nargs=2, metavar=("MODEL", "BACKEND"), help="internal: measure one pair in this process")
+
+
+def measure(model: str, backend: str, runs: int, batch: int, threads: int) -> dict:
+    from ferdesk.classifier import Classifier
+    from ferdesk.commands.run import peak_rss_mb
+
+    clf = Classifier(Catalog.load().get(model), backend=backend, threads=threads)
+    w, h = clf.size
+    rng = np.random.default_rng(0)
+    one = rng.integers(0, 256, (1, h, w), dtype=np.uint8)
+    many = rng.integers(0, 256, (batch, h, w), dtype=np.uint8)
+    for _ in range(20):
+        clf.classify(one)
+    lat = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        clf.classify(one)
+        lat.append((time.perf_counter() - t) * 1e3)
+    clf.classify(many)
+    t = time.perf_counter()
+    reps = max(1, runs // batch)
+    for _ in range(reps):
+        clf.classify(many)
+    throughput = reps * batch / (time.perf_counter() - t)
+    return {"model": model, "backend": backend, "file": clf.file.path.name, "precision": clf.file.precision,
+            "size_bytes": clf.file.size_bytes, "threads": threads,
+            "latency_ms_p50": float(np.percentile(lat, 50)), "latency_ms_p95": float(np.percentile(lat, 95)),
+            "throughput_faces_s": throughput, "batch": batch, "peak_rss_mb": peak_rss_mb()}
+
+
+def main(a) -> int:
+    if a.worker:
+        print(json.dumps(measure(a.worker[0], a.worker[1], a.runs, a.batch, a.threads)))
+        return 0
+    catalog = Catalog.load()
+    rows = []
+    for spec in catalog.by_task("classifier"):
+        if a.model and spec.name not in a.model:
+            continue
+        for backend, info in model_backends(spec).items():
+            if a.backend and backend not in a.backend:
+                continue
+            if not info["available"]:
+                rows.append({"model": spec.name, "backend": backend, "skipped": info["reason"]})
+                continue
+            cmd = [sys.executable, "-m", "ferdesk", "bench", "--worker", spec.name, backend,
+                   "--runs", str(a.runs), "--batch", str(a.batch), "--threads", str(a.threads)]
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            if out.returncode != 0:
+                rows.append({"model": spec.name, "backend": backend, "error": (out.stderr.strip().splitlines() or ["failed"])[-1]})
+                continue
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    if a.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'model':<18} {'backend':<12} {'file':<34} {'KB':>7} {'p50 ms':>7} {'p95 ms':>7} {'faces/s':>8} {'RSS MB':>7}")
+    for r in rows:
+        if "skipped" in r or "error" in r:
+            print(f"{r['model']:<18} {r['backend']:<12} {r.get('skipped') or r.get('error')}")
+            continue
+        print(f"{r['model']:<18} {r['backend']:<12} {r['file']:<34} {r['size_bytes'] / 1024:7.1f} {r['latency_ms_p50']:7.3f} "
+              f"{r['latency_ms_p95']:7.3f} {r['throughput_faces_s']:8.0f} {r['peak_rss_mb']:7.1f}")
+    return 0

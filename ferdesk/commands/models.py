@@ -1,0 +1,53 @@
+"""``ferdesk models``: the catalog, with each model/backend pair's availability."""
+from __future__ import annotations
+
+import json
+
+from ferdesk.catalog import Catalog
+from ferdesk.detectors import detectors
+from ferdesk.engines import engines
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--json", action="store_true", help="print a JSON list of models")
+
+
+def model_backends(spec) -> dict:
+    """Per backend: can this model run on it here, and if not, why."""
+    out = {}
+    for name, cls in engines:
+        ok, why = cls.availability()
+        if not any(spec.file_for(f) for f in cls.formats):
+            ok, why = False, f"no {'/'.join(cls.formats)} file for this model"
+        out[name] = {"available": ok, **({"reason": why} if not ok else {})}
+    if spec.task == "detector" and spec.name in detectors:
+        ok, why = detectors.get(spec.name).availability()
+        out["detector"] = {"available": ok, **({"reason": why} if not ok else {})}
+    return out
+
+
+def describe(spec) -> dict:
+    raw = spec.raw
+    return {
+        "name": spec.name, "task": spec.task, "labels": list(spec.labels),
+        "file": raw.get("file"), "format": raw.get("format"), "size_bytes": raw.get("size_bytes", 0),
+        "default": bool(raw.get("default", False)),
+        "files": [{"format": f.format, "path": str(f.path), "size_bytes": f.size_bytes, "precision": f.precision} for f in spec.files],
+        "input": raw.get("input"), "metrics": raw.get("metrics", {}), "params": raw.get("params"),
+        "license": raw.get("license"), "backends": model_backends(spec),
+    }
+
+
+def main(a) -> int:
+    catalog = Catalog.load()
+    rows = [describe(m) for m in catalog.models]
+    if a.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        acc = r["metrics"].get("fer2013_publictest_accuracy")
+        avail = ", ".join(f"{b}" if v["available"] else f"{b} (no: {v['reason']})" for b, v in r["backends"].items())
+        print(f"{r['name']:<16} {r['task']:<10} {r['size_bytes'] / 1024:8.1f} KB"
+              f"{'  acc ' + format(acc, '.2%') if acc is not None else ''}{'  [default]' if r['default'] else ''}")
+        print(f"{'':<16} {avail}")
+    return 0

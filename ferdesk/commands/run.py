@@ -1,0 +1,99 @@
+"""``ferdesk run``: process a source headless, log every face of every frame, print a summary."""
+from __future__ import annotations
+
+import json
+import resource
+import signal
+import sys
+import time
+from pathlib import Path
+
+from ferdesk.metrics import StageStats
+from ferdesk.recorder import SessionRecorder, default_session_dir
+from ferdesk.session import build_stack
+from ferdesk.sources import make_source
+
+
+def peak_rss_mb() -> float:
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb / 1024 if sys.platform != "darwin" else kb / 2**20
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--source", default="default", help="a video/image file or folder, camera:N, demo, or default (first camera, else demo)")
+    p.add_argument("--model", help="classifier from the catalog (default: the catalog's default)")
+    p.add_argument("--backend", help="onnxruntime or litert (default: the first available for the model)")
+    p.add_argument("--detector", help="blazeface (default), blazeface-full, opencv-cascade, dlib-hog")
+    p.add_argument("--log", type=Path, help="session folder (default: a new folder under the user data directory)")
+    p.add_argument("--no-log", action="store_true", help="do not write a session log")
+    p.add_argument("--realtime", action="store_true", help="pace file sources at their frame rate, dropping frames that fall behind")
+    p.add_argument("--max-frames", type=int, help="stop after this many processed frames")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads per model (default 2)")
+    p.add_argument("--no-align", action="store_true", help="do not roll-align crops on the eyes")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def main(a) -> int:
+    stack = build_stack(a.model, a.backend, a.detector, threads=a.threads, align=not a.no_align)
+    source = make_source(a.source, realtime=a.realtime)
+    source.open()
+    stop = {"requested": False}
+
+    def request_stop(*_):
+        stop["requested"] = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    recorder = None
+    if not a.no_log:
+        meta = {"source": a.source, "model": stack.model, "backend": stack.backend, "detector": stack.detector,
+                "classifier": stack.pipeline.classifier.describe(), "detector_info": stack.pipeline.detector.describe(),
+                "source_fps": source.fps}
+        recorder = SessionRecorder(a.log or default_session_dir(), stack.pipeline.classifier.labels, meta).open()
+    stats = StageStats()
+    frames = faces = 0
+    t_first = time.perf_counter()
+    t_last = t_first
+    try:
+        while not stop["requested"]:
+            if a.max_frames is not None and frames >= a.max_frames:
+                break
+            if a.duration is not None and time.perf_counter() - t_first >= a.duration:
+                break
+            t0 = time.perf_counter()
+            frame = source.read()
+            if frame is None:
+                break
+            capture_ms = (time.perf_counter() - t0) * 1e3
+            result = stack.pipeline.process(frame)
+            t_last = time.perf_counter()
+            stats.add({"capture": capture_ms, **result.timings_ms, "total": sum(result.timings_ms.values())})
+            frames += 1
+            faces += len(result.faces)
+            if recorder:
+                recorder.add(result, stack.model, stack.backend, dropped_total=source.dropped)
+    finally:
+        source.close()
+        if recorder:
+            recorder.meta["peak_rss_mb"] = round(peak_rss_mb(), 1)
+            recorder.close()
+    processing_s = t_last - t_first
+    summary = {
+        "source": source.describe(), "model": stack.model, "backend": stack.backend, "detector": stack.detector,
+        "frames_processed": frames, "frames_dropped": source.dropped, "faces": faces,
+        "processing_s": round(processing_s, 3), "fps": round(frames / processing_s, 2) if processing_s > 0 else 0.0,
+        "latency_ms": {k: {q: round(v, 2) for q, v in d.items()} for k, d in stats.percentiles().items()},
+        "peak_rss_mb": round(peak_rss_mb(), 1), "log": str(recorder.folder) if recorder else None,
+    }
+    if a.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{summary['source']}: {frames} frames ({source.dropped} dropped), {faces} faces, "
+              f"{summary['fps']} FPS over {processing_s:.2f} s; peak RSS {summary['peak_rss_mb']} MB")
+        print(f"model {stack.model} on {stack.backend}, detector {stack.detector}")
+        for stage, d in summary["latency_ms"].items():
+            print(f"  {stage:<9} p50 {d['p50']:7.2f} ms   p95 {d['p95']:7.2f} ms")
+        if recorder:
+            print(f"log: {recorder.folder}")
+    return 0

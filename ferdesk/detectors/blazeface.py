@@ -1,0 +1,146 @@
+"""BlazeFace (MediaPipe face detection), short range (128x128) and full range (192x192).
+
+The networks come from the mediapipe 0.10.21 wheel (Apache-2.0); see
+``packaging/convert_blazeface.py``. Anchors follow MediaPipe's SSD anchor calculator
+options for each model (``anchors`` in the catalog entry).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ferdesk.catalog import ModelSpec, check_file
+from ferdesk.detectors.base import Detector, RawFace, nms
+from ferdesk.detectors.registry import detectors
+from ferdesk.engines import engines
+from ferdesk.errors import ModelError
+
+
+def ssd_anchors(input_size: int, strides: list[int], anchors_per_stride: list[int]) -> np.ndarray:
+    """Anchor centres (N, 2) in [0, 1], in MediaPipe's order.
+
+    As in MediaPipe's SsdAnchorsCalculator, consecutive layers with the same stride share
+    one grid: each cell lists all their anchors together (row, column, anchor).
+    """
+    merged: list[list[int]] = []
+    for stride, per in zip(strides, anchors_per_stride):
+        if merged and merged[-1][0] == stride:
+            merged[-1][1] += per
+        else:
+            merged.append([stride, per])
+    out = []
+    for stride, per in merged:
+        grid = int(np.ceil(input_size / stride))
+        ys, xs = np.mgrid[0:grid, 0:grid]
+        centres = np.stack([(xs + 0.5) / grid, (ys + 0.5) / grid], -1).reshape(-1, 1, 2)
+        out.append(np.repeat(centres, per, axis=1).reshape(-1, 2))
+    return np.concatenate(out).astype(np.float32)
+
+
+class _BlazeFaceBase(Detector):
+    def __init__(self, spec: ModelSpec, backend: str | None = None, threads: int = 2, min_score: float | None = None):
+        super().__init__(spec, backend, threads, min_score)
+        backend = backend or self._default_backend(spec)
+        engine_cls = engines.get(backend)
+        ok, why = engine_cls.availability()
+        if not ok:
+            raise ModelError(f"detector {spec.name} needs backend {backend}: {why}")
+        mf = next((spec.file_for(f) for f in engine_cls.formats if spec.file_for(f)), None)
+        if mf is None:
+            raise ModelError(f"detector {spec.name} has no file for backend {backend} (has: {', '.join(spec.formats)})")
+        check_file(mf)
+        self.engine = engine_cls(mf.path, threads=threads)
+        self.engine.warmup()
+        self.input = spec.input
+        a = spec.get("anchors")
+        self.anchors = ssd_anchors(self.input.width, a["strides"], a["anchors_per_stride"])
+        self.size = self.input.width
+        # Second look: a weak candidate (candidate_score <= score < min_score) is kept only
+        # when the detector, run again on a zoomed crop around it, scores it >= min_score.
+        # Tight face crops (FER2013 style, no head outline) score 0.2-0.5 at full-frame scale.
+        self.candidate_score = float(spec.get("candidate_score", self.min_score))
+        self.second_look_zoom = float(spec.get("second_look_zoom", 2.0))
+        self.max_second_looks = int(spec.get("max_second_looks", 6))
+
+    @staticmethod
+    def _default_backend(spec: ModelSpec) -> str:
+        for name, cls in engines:
+            if any(spec.file_for(f) for f in cls.formats) and cls.availability()[0]:
+                return name
+        raise ModelError(f"no available backend can run detector {spec.name} (files: {', '.join(spec.formats)})")
+
+    def describe(self) -> dict:
+        return {**super().describe(), **self.engine.describe()}
+
+    def _letterbox(self, image: np.ndarray) -> tuple[np.ndarray, float, int, int]:
+        h, w = image.shape[:2]
+        s = self.size / max(h, w)
+        nw, nh = round(w * s), round(h * s)
+        resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
+        px, py = (self.size - nw) // 2, (self.size - nh) // 2
+        canvas = np.zeros((self.size, self.size, 3), np.uint8)
+        canvas[py:py + nh, px:px + nw] = resized
+        return cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB), s, px, py
+
+    def _run(self, image: np.ndarray, threshold: float) -> list[RawFace]:
+        rgb, s, px, py = self._letterbox(image)
+        reg, cls = sorted(self.engine.run(self.input.to_tensor(rgb[None])), key=lambda o: -o.shape[-1])
+        reg, logits = reg[0], cls[0, :, 0]
+        scores = 1 / (1 + np.exp(-np.clip(logits, -50, 50)))
+        idx = np.nonzero(scores >= threshold)[0]
+        if idx.size == 0:
+            return []
+        r, a = reg[idx] / self.size, self.anchors[idx]
+        cx, cy = r[:, 0] + a[:, 0], r[:, 1] + a[:, 1]
+        bw, bh = r[:, 2], r[:, 3]
+        keep = nms(np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1), scores[idx])
+
+        def to_src(u, v):
+            return ((u * self.size - px) / s, (v * self.size - py) / s)
+
+        faces = []
+        for k in keep:
+            ccx, ccy = to_src(cx[k], cy[k])
+            eyes = (to_src(r[k, 4] + a[k, 0], r[k, 5] + a[k, 1]), to_src(r[k, 6] + a[k, 0], r[k, 7] + a[k, 1]))
+            faces.append(RawFace(ccx, ccy, bw[k] * self.size / s, bh[k] * self.size / s, float(scores[idx][k]), eyes))
+        return faces
+
+    def _second_look(self, image: np.ndarray, f: RawFace) -> RawFace | None:
+        side = int(max(f.w, f.h) * self.second_look_zoom)
+        x0, y0 = int(f.cx - side / 2), int(f.cy - side / 2)
+        padded = cv2.copyMakeBorder(image, side, side, side, side, cv2.BORDER_CONSTANT)
+        crop = padded[y0 + side:y0 + 2 * side, x0 + side:x0 + 2 * side]
+        near = [q for q in self._run(crop, self.min_score) if abs(q.cx - side / 2) < side / 4 and abs(q.cy - side / 2) < side / 4]
+        if not near:
+            return None
+        q = max(near, key=lambda q: q.score)
+        eyes = tuple((ex + x0, ey + y0) for ex, ey in q.eyes) if q.eyes else None
+        return RawFace(q.cx + x0, q.cy + y0, q.w, q.h, q.score, eyes)
+
+    def detect_raw(self, image: np.ndarray) -> list[RawFace]:
+        faces = self._run(image, min(self.candidate_score, self.min_score))
+        strong = [f for f in faces if f.score >= self.min_score]
+        weak = sorted((f for f in faces if f.score < self.min_score), key=lambda f: -f.score)
+        for f in weak[: self.max_second_looks]:
+            confirmed = self._second_look(image, f)
+            if confirmed is not None:
+                strong.append(confirmed)
+        return strong
+
+
+@detectors.register("blazeface")
+class BlazeFaceShort(_BlazeFaceBase):
+    """Short range (faces within about 2 m of the camera): the default."""
+
+    @classmethod
+    def availability(cls) -> tuple[bool, str]:
+        return engines.get("onnxruntime").availability()
+
+
+@detectors.register("blazeface-full")
+class BlazeFaceFull(_BlazeFaceBase):
+    """Full range (faces up to about 5 m), sparse weights: LiteRT only."""
+
+    @classmethod
+    def availability(cls) -> tuple[bool, str]:
+        return engines.get("litert").availability()

@@ -1,0 +1,68 @@
+"""ONNX Runtime backend: CPU, with CUDA and TensorRT providers used when present."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ferdesk.engines.base import Engine
+from ferdesk.engines.registry import engines
+from ferdesk.errors import ModelError
+
+# Fastest first; CPU is always last so it takes what the others cannot run.
+PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+@engines.register("onnxruntime")
+class OnnxRuntimeEngine(Engine):
+    formats = ("onnx",)
+
+    @classmethod
+    def availability(cls) -> tuple[bool, str]:
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError as e:
+            return False, f"onnxruntime is not installed ({e})"
+        return True, ""
+
+    def __init__(self, model_path: Path, threads: int = 2, providers: tuple[str, ...] | None = None):
+        super().__init__(model_path, threads)
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = 3
+        present = set(ort.get_available_providers())
+        wanted = providers or PREFERRED_PROVIDERS
+        self._providers = [p for p in wanted if p in present] or ["CPUExecutionProvider"]
+        try:
+            self._session = ort.InferenceSession(str(model_path), opts, providers=self._providers)
+        except Exception as e:  # onnxruntime raises several private exception types
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ModelError(f"cannot load model {model_path}: {first}") from None
+        self._input = self._session.get_inputs()[0]
+        self._fixed_batch = isinstance(self._input.shape[0], int) and self._input.shape[0] > 0
+        self._np_dtype = np.float16 if "float16" in self._input.type else np.float32
+
+    @property
+    def input_shape(self) -> tuple:
+        return tuple(self._input.shape)
+
+    def run(self, x: np.ndarray) -> list[np.ndarray]:
+        x = x.astype(self._np_dtype, copy=False)
+        if self._fixed_batch and x.shape[0] != self._input.shape[0]:
+            parts = [self._session.run(None, {self._input.name: x[i:i + 1]}) for i in range(x.shape[0])]
+            return [np.concatenate(out, 0) for out in zip(*parts)]
+        return self._session.run(None, {self._input.name: x})
+
+    def describe(self) -> dict:
+        return {
+            "backend": self.name,
+            "provider": self._session.get_providers()[0],
+            "threads": self.threads,
+            "input_type": self._input.type,
+            "input_shape": [d if isinstance(d, int) else "N" for d in self._input.shape],
+        }

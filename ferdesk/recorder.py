@@ -1,0 +1,163 @@
+"""The session log: ``frames.csv`` (one row per face per processed frame) and ``session.json``.
+
+Crash safety: rows collect in memory and go to disk as whole lines in one ``os.write`` on
+an unbuffered descriptor at least every ``flush_interval`` seconds, so a process killed
+with SIGKILL loses at most that interval and never leaves half a line. ``session.json`` is
+rewritten atomically (temporary file + rename) at each flush, so it always parses.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import platformdirs
+
+from ferdesk import __version__
+from ferdesk.errors import LogError
+from ferdesk.types import FrameResult
+
+LEADING_COLUMNS = ["frame", "time_s", "wall_time", "face_id", "x", "y", "w", "h", "score", "label", "confidence"]
+TRAILING_COLUMNS = ["model", "backend"]
+SESSION_VERSION = 1
+
+
+def iso_utc(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def default_session_dir() -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path(platformdirs.user_data_dir("ferdesk")) / "sessions" / stamp
+
+
+def frames_columns(labels: tuple[str, ...] | list[str]) -> list[str]:
+    return LEADING_COLUMNS + [f"p_{label}" for label in labels] + TRAILING_COLUMNS
+
+
+class SessionRecorder:
+    def __init__(self, folder: Path, labels: tuple[str, ...], meta: dict, flush_interval: float = 0.5):
+        self.folder = Path(folder)
+        self.labels = tuple(labels)
+        self.meta = dict(meta)  # source, model, backend, detector, ... as known at start
+        self.flush_interval = flush_interval
+        self._fd: int | None = None
+        self._pending = io.StringIO()
+        self._writer = csv.writer(self._pending, lineterminator="\n")
+        self._last_flush = time.monotonic()
+        self.frames_processed = 0
+        self.faces_logged = 0
+        self.frames_dropped = 0
+        self.events: list[dict] = []
+        self._first_read: float | None = None
+        self._last_result: float | None = None
+        self.started_at = time.time()
+        self.stopped_at: float | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def open(self) -> "SessionRecorder":
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path = self.folder / "frames.csv"
+            if path.exists():
+                raise LogError(f"log folder {self.folder} already holds a session (frames.csv exists); choose a new folder")
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        except LogError:
+            raise
+        except OSError as e:
+            raise LogError(f"cannot write the session log to {self.folder}: {e.strerror or e}") from None
+        self._writer.writerow(frames_columns(self.labels))
+        self.flush()
+        return self
+
+    def close(self) -> None:
+        if self._fd is None:
+            return
+        self.stopped_at = time.time()
+        self.flush()
+        os.fsync(self._fd)
+        os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> "SessionRecorder":
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------------------
+    def mark_first_read(self, t: float | None = None) -> None:
+        if self._first_read is None:
+            self._first_read = t if t is not None else time.perf_counter()
+
+    def event(self, kind: str, frame: int | None, **data) -> None:
+        """A change during the session (model/backend/detector switch...), kept in session.json."""
+        self.events.append({"event": kind, "frame": frame, "wall_time": iso_utc(time.time()), **data})
+        self.meta.update({k: v for k, v in data.items() if k in ("model", "backend", "detector")})
+
+    def add(self, result: FrameResult, model: str, backend: str, dropped_total: int | None = None) -> None:
+        self.mark_first_read()
+        wall = iso_utc(result.wall_time)
+        for f in result.faces:
+            x, y, w, h = f.box
+            self._writer.writerow(
+                [result.frame_index, f"{result.time_s:.4f}", wall, f.face_id, f"{x:.1f}", f"{y:.1f}", f"{w:.1f}", f"{h:.1f}",
+                 f"{f.score:.4f}", f.label, f"{f.confidence:.4f}", *(f"{p:.4f}" for p in f.probs), model, backend]
+            )
+        self.frames_processed += 1
+        self.faces_logged += len(result.faces)
+        if dropped_total is not None:
+            self.frames_dropped = dropped_total
+        self._last_result = time.perf_counter()
+        self.tick()
+
+    def tick(self) -> None:
+        """Flush when the interval has passed; call it on every frame, with or without faces."""
+        if time.monotonic() - self._last_flush >= self.flush_interval:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._fd is None:
+            return
+        data = self._pending.getvalue()
+        if data:
+            os.write(self._fd, data.encode("utf-8"))
+            self._pending.seek(0)
+            self._pending.truncate()
+        self._write_session_json()
+        self._last_flush = time.monotonic()
+
+    @property
+    def processing_s(self) -> float:
+        if self._first_read is None or self._last_result is None:
+            return 0.0
+        return self._last_result - self._first_read
+
+    def summary(self) -> dict:
+        return {
+            "version": SESSION_VERSION,
+            "ferdesk_version": __version__,
+            "source": self.meta.get("source"),
+            "model": self.meta.get("model"),
+            "backend": self.meta.get("backend"),
+            "detector": self.meta.get("detector"),
+            "started_at": iso_utc(self.started_at),
+            "stopped_at": iso_utc(self.stopped_at) if self.stopped_at else None,
+            "frames_processed": self.frames_processed,
+            "frames_dropped": self.frames_dropped,
+            "processing_s": round(self.processing_s, 4),
+            "faces_logged": self.faces_logged,
+            "labels": list(self.labels),
+            "columns": frames_columns(self.labels),
+            "events": self.events,
+            **{k: v for k, v in self.meta.items() if k not in ("source", "model", "backend", "detector")},
+        }
+
+    def _write_session_json(self) -> None:
+        tmp = self.folder / "session.json.tmp"
+        tmp.write_text(json.dumps(self.summary(), indent=2))
+        os.replace(tmp, self.folder / "session.json")

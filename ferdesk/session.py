@@ -1,0 +1,36 @@
+"""Build the recognition stack (detector + classifier + pipeline) from names, as the CLI and the app do."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ferdesk.catalog import Catalog
+from ferdesk.classifier import Classifier
+from ferdesk.detectors import DEFAULT_DETECTOR, load_detector
+from ferdesk.pipeline import Pipeline
+
+
+@dataclass
+class Stack:
+    catalog: Catalog
+    pipeline: Pipeline
+
+    @property
+    def model(self) -> str:
+        return self.pipeline.classifier.spec.name
+
+    @property
+    def backend(self) -> str:
+        return self.pipeline.classifier.backend
+
+    @property
+    def detector(self) -> str:
+        return self.pipeline.detector.name
+
+
+def build_stack(model: str | None = None, backend: str | None = None, detector: str | None = None,
+                threads: int = 2, align: bool = True, catalog: Catalog | None = None) -> Stack:
+    catalog = catalog or Catalog.load()
+    spec = catalog.get(model) if model else catalog.default("classifier")
+    classifier = Classifier(spec, backend=backend, threads=threads)
+    det = load_detector(detector or DEFAULT_DETECTOR, catalog, threads=threads)
+    return Stack(catalog, Pipeline(det, classifier, align=align))

@@ -1,0 +1,67 @@
+"""The bundled demo: a public-domain portrait drifting slowly in a 640x480 frame, at 30 fps.
+
+Works with no camera. Live like a camera (paced, newest frame wins) and endless; the
+motion (pan, zoom, a little roll) exercises tracking and alignment.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ferdesk.errors import SourceError
+from ferdesk.sources.base import Source
+from ferdesk.sources.registry import sources
+from ferdesk.types import Frame
+
+DEMO_IMAGE = Path(__file__).resolve().parents[2] / "resources" / "demo" / "astronaut.jpg"
+
+
+def render_demo_frame(photo: np.ndarray, t: float, size=(640, 480)) -> np.ndarray:
+    w, h = size
+    zoom = 0.85 + 0.1 * math.sin(t * 0.7)
+    angle = 6 * math.sin(t * 0.45)
+    cx = w / 2 + 60 * math.sin(t * 0.3)
+    cy = h / 2 + 20 * math.sin(t * 0.5)
+    ph, pw = photo.shape[:2]
+    m = cv2.getRotationMatrix2D((pw / 2, ph / 2), angle, zoom * h / ph)
+    m[:, 2] += (cx - pw / 2, cy - ph / 2)
+    return cv2.warpAffine(photo, m, (w, h), borderMode=cv2.BORDER_CONSTANT, borderValue=(40, 40, 40))
+
+
+@sources.register("demo")
+class DemoSource(Source):
+    live = True
+
+    def __init__(self, target: str = "", realtime: bool = True, fps: float = 30.0):
+        super().__init__(target, realtime)
+        self._fps = fps
+        self._photo: np.ndarray | None = None
+        self._start = 0.0
+        self._last_index = -1
+
+    def open(self) -> None:
+        self._photo = cv2.imread(str(DEMO_IMAGE))
+        if self._photo is None:
+            raise SourceError(f"demo image missing or unreadable: {DEMO_IMAGE}")
+        self._start = time.monotonic()
+        self._last_index = -1
+
+    def read(self) -> Frame | None:
+        # A virtual camera: the frame index follows the clock; frames the consumer was too
+        # slow to take are dropped, and a fast consumer waits for the next tick.
+        index = int((time.monotonic() - self._start) * self._fps)
+        if index <= self._last_index:
+            index = self._last_index + 1
+            time.sleep(max(0.0, self._start + index / self._fps - time.monotonic()))
+        self.dropped += max(0, index - self._last_index - 1)
+        self._last_index = index
+        t = index / self._fps
+        return Frame(render_demo_frame(self._photo, t), index, t, time.time())
+
+    @property
+    def fps(self) -> float | None:
+        return self._fps

@@ -1,0 +1,1 @@
+"""Training code for ferdesk's bundled models (optional extra: ``pip install .[train]``)."""

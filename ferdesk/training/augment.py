@@ -1,0 +1,51 @@
+"""Batch augmentation on tensors: geometric jitter that mimics detector crops, and photometric noise.
+
+The geometric part matters most: live crops come from a detector box plus a fixed margin,
+so they are off by a few percent in scale and position and a few degrees in roll compared
+with FER2013's own crops. Training on that jitter is what lets the live path match the dataset.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def random_affine(x: torch.Tensor, gen: torch.Generator, max_rot_deg=12.0, scale=(0.88, 1.12), shift=0.08) -> torch.Tensor:
+    n = x.shape[0]
+    ang = (torch.rand(n, generator=gen) * 2 - 1) * math.radians(max_rot_deg)
+    s = torch.empty(n).uniform_(*scale, generator=gen)
+    flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)
+    tx = (torch.rand(n, generator=gen) * 2 - 1) * shift * 2
+    ty = (torch.rand(n, generator=gen) * 2 - 1) * shift * 2
+    cos, sin = torch.cos(ang) / s, torch.sin(ang) / s
+    theta = torch.stack([torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def photometric(x: torch.Tensor, gen: torch.Generator, strength=0.25) -> torch.Tensor:
+    n = x.shape[0]
+    contrast = 1 + (torch.rand(n, 1, 1, 1, generator=gen) * 2 - 1) * strength
+    brightness = (torch.rand(n, 1, 1, 1, generator=gen) * 2 - 1) * strength * 0.5
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    x = (x - mean) * contrast + mean + brightness
+    noise = torch.randn(x.shape, generator=gen) * 0.02
+    return (x + noise).clamp(0, 1)
+
+
+def random_erase(x: torch.Tensor, gen: torch.Generator, p=0.4, max_frac=0.3) -> torch.Tensor:
+    n, _, h, w = x.shape
+    out = x.clone()
+    for i in torch.nonzero(torch.rand(n, generator=gen) < p).flatten().tolist():
+        eh = int(h * float(torch.empty(1).uniform_(0.1, max_frac, generator=gen)))
+        ew = int(w * float(torch.empty(1).uniform_(0.1, max_frac, generator=gen)))
+        y0 = int(torch.randint(0, h - eh + 1, (1,), generator=gen))
+        x0 = int(torch.randint(0, w - ew + 1, (1,), generator=gen))
+        out[i, :, y0:y0 + eh, x0:x0 + ew] = float(torch.rand(1, generator=gen))
+    return out
+
+
+def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    return random_erase(photometric(random_affine(x, gen), gen), gen)

@@ -1,0 +1,107 @@
+"""Export a trained classifier to ONNX (FP32, dynamic batch) and TFLite, and write its catalog entry.
+
+usage: python -m ferdesk.training.export --arch fernet-s --weights build/train/fernet-s/model.pt \
+           --name fernet-s [--summary build/train/fernet-s/summary.txt] [--default]
+
+The exported graphs end in a softmax, so every output is a probability vector in the
+catalog's label order. Accuracy figures are added afterwards by ``packaging/measure_models.py``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ferdesk.catalog import CATALOG_PATH, MODELS_DIR, file_digest
+from ferdesk.training.nets import ARCHITECTURES, build
+
+FER_LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+INPUT_SPEC = {"width": 48, "height": 48, "channels": 1, "colour": "gray", "layout": "NCHW", "dtype": "float32",
+              "scale": 1 / 255, "mean": [0.0], "std": [1.0]}
+
+
+class WithSoftmax(nn.Module):
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return torch.softmax(self.net(x), dim=1)
+
+
+def export_onnx(model: nn.Module, path: Path) -> None:
+    x = torch.rand(1, 1, 48, 48)
+    torch.onnx.export(model, (x,), str(path), input_names=["input"], output_names=["probabilities"],
+                      dynamic_axes={"input": {0: "batch"}, "probabilities": {0: "batch"}}, opset_version=17, dynamo=False)
+
+
+def export_tflite(model: nn.Module, path: Path) -> None:
+    import litert_torch
+
+    edge = litert_torch.convert(model.eval(), (torch.rand(1, 1, 48, 48),))
+    edge.export(str(path))
+
+
+def upsert_catalog(entry: dict) -> None:
+    doc = json.loads(CATALOG_PATH.read_text())
+    models = [m for m in doc["models"] if m["name"] != entry["name"]]
+    if entry.get("default"):
+        for m in models:
+            if m["task"] == "classifier":
+                m.pop("default", None)
+    models.append(entry)
+    doc["models"] = models
+    CATALOG_PATH.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--arch", required=True, choices=sorted(ARCHITECTURES))
+    ap.add_argument("--weights", type=Path, required=True)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--summary", type=Path)
+    ap.add_argument("--default", action="store_true")
+    ap.add_argument("--no-tflite", action="store_true")
+    a = ap.parse_args(argv)
+
+    net = build(a.arch)
+    net.load_state_dict(torch.load(a.weights, map_location="cpu"))
+    model = WithSoftmax(net).eval()
+    out = MODELS_DIR / a.name
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    onnx_path = out / f"{a.name}.onnx"
+    export_onnx(model, onnx_path)
+    files.append({"format": "onnx", "path": f"{a.name}/{onnx_path.name}", "precision": "fp32"})
+    if not a.no_tflite:
+        tfl = out / f"{a.name}.tflite"
+        export_tflite(model, tfl)
+        files.append({"format": "tflite", "path": f"{a.name}/{tfl.name}", "precision": "fp32"})
+    for f in files:
+        p = MODELS_DIR / f["path"]
+        f["size_bytes"], f["sha256"] = p.stat().st_size, file_digest(p)
+    if a.summary and a.summary.exists():
+        shutil.copy(a.summary, out / "training_summary.txt")
+    entry = {
+        "name": a.name, "task": "classifier",
+        "description": f"{a.arch}: ResNet-9-like CNN on 48x48 grayscale faces, trained on FER2013 Training by ferdesk.training.",
+        "architecture": a.arch, "params": sum(p.numel() for p in net.parameters()),
+        "labels": FER_LABELS, "input": INPUT_SPEC, "output": "probabilities",
+        "crop": "the detector's calibrated square around the face (FER2013 framing), eyes levelled, resized to 48x48",
+        "files": files, "file": files[0]["path"], "format": "onnx", "size_bytes": files[0]["size_bytes"],
+        "dataset": "FER2013 Training (28,709 faces, 7 classes)", "metrics": {},
+        "license": "MIT (weights trained by this repo); trained on FER2013, a research data set: for research and demonstration",
+        "provenance": f"python -m ferdesk.training.train_classifier --arch {a.arch} then python -m ferdesk.training.export --arch {a.arch} --name {a.name}",
+    }
+    if a.default:
+        entry["default"] = True
+    upsert_catalog(entry)
+    print(f"exported {', '.join(f['path'] for f in files)} and updated {CATALOG_PATH}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Train a FER2013 expression classifier on the CPU (or a GPU when one is present).
+
+usage: python -m ferdesk.training.train_classifier --arch fernet-s --epochs 40 --out build/train/fernet-s
+
+Writes ``model.pt`` (state dict, not committed), ``history.json`` and ``summary.txt``.
+Seeded: the same command gives the same model on the same machine and library versions.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ferdesk.training.augment import augment
+from ferdesk.training.nets import ARCHITECTURES, build
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def load_split(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    d = np.load(path)
+    x = torch.from_numpy(d["images"]).float().div_(255).unsqueeze(1)
+    y = torch.from_numpy(d["labels"].astype(np.int64))
+    return x, y
+
+
+@torch.no_grad()
+def evaluate(model, x, y, batch=512) -> float:
+    model.eval()
+    correct = 0
+    for i in range(0, len(x), batch):
+        xb = x[i:i + batch].contiguous(memory_format=torch.channels_last)
+        correct += (model(xb).argmax(1) == y[i:i + batch]).sum().item()
+    return correct / len(x)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--arch", default="fernet-s", choices=sorted(ARCHITECTURES))
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=0.1)
+    ap.add_argument("--label-smoothing", type=float, default=0.1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args(argv)
+
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(a.threads)
+    gen = torch.Generator().manual_seed(a.seed)
+    xtr, ytr = load_split(a.data / "fer2013_training.npz")
+    xva, yva = load_split(a.data / "fer2013_publictest.npz")
+    model = build(a.arch).to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
+    steps = a.epochs * (len(xtr) // a.batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=steps, pct_start=0.15)
+    a.out.mkdir(parents=True, exist_ok=True)
+    history, best, t0 = [], 0.0, time.time()
+    for epoch in range(a.epochs):
+        model.train()
+        perm = torch.randperm(len(xtr), generator=gen)
+        total = 0.0
+        for i in range(len(xtr) // a.batch):
+            idx = perm[i * a.batch:(i + 1) * a.batch]
+            xb = augment(xtr[idx], gen).contiguous(memory_format=torch.channels_last)
+            loss = F.cross_entropy(model(xb), ytr[idx], label_smoothing=a.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+        acc = evaluate(model, xva, yva)
+        history.append({"epoch": epoch + 1, "loss": total / (i + 1), "public_test_acc": acc, "elapsed_s": time.time() - t0})
+        print(json.dumps(history[-1]), flush=True)
+        torch.save(model.state_dict(), a.out / "last.pt")
+    torch.save(model.state_dict(), a.out / "model.pt")
+    (a.out / "history.json").write_text(json.dumps(history, indent=1))
+    params = sum(p.numel() for p in model.parameters())
+    (a.out / "summary.txt").write_text(
+        f"arch={a.arch} params={params} epochs={a.epochs} batch={a.batch} lr={a.lr} "
+        f"label_smoothing={a.label_smoothing} seed={a.seed}\n"
+        f"final PublicTest accuracy={history[-1]['public_test_acc']:.4f} "
+        f"(best epoch {max(history, key=lambda h: h['public_test_acc'])['epoch']}: "
+        f"{max(h['public_test_acc'] for h in history):.4f})\n"
+        f"train time={time.time() - t0:.0f}s threads={a.threads}\n"
+        f"command: python -m ferdesk.training.train_classifier --arch {a.arch} --epochs {a.epochs} --seed {a.seed} --out {a.out}\n"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""Refresh size_bytes and sha256 of every file in models/catalog.json from the files on disk.
+
+usage: python packaging/refresh_catalog.py [--check]
+With --check, exit non-zero (listing the differences) instead of writing.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from ferdesk.catalog import CATALOG_PATH, file_digest  # noqa: E402
+
+
+def main(argv: list[str]) -> int:
+    doc = json.loads(CATALOG_PATH.read_text())
+    problems = []
+    for model in doc["models"]:
+        for f in model.get("files", []):
+            path = CATALOG_PATH.parent / f["path"]
+            size, digest = path.stat().st_size, file_digest(path)
+            if (f.get("size_bytes"), f.get("sha256")) != (size, digest):
+                problems.append(f"{model['name']}: {f['path']}")
+            f["size_bytes"], f["sha256"] = size, digest
+        if model.get("files"):
+            primary = model["files"][0]
+            model["file"], model["format"], model["size_bytes"] = primary["path"], primary["format"], primary["size_bytes"]
+    if "--check" in argv:
+        for p in problems:
+            print(f"out of date: {p}")
+        return 1 if problems else 0
+    CATALOG_PATH.write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"refreshed {CATALOG_PATH} ({len(problems)} file entries changed)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
