@@ -6,6 +6,7 @@ onnxruntime. The schema is documented in the README ("Model catalog").
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -102,7 +103,9 @@ class Catalog:
         self.path = path
 
     @classmethod
-    def load(cls, path: Path = CATALOG_PATH) -> "Catalog":
+    def load(cls, path: Path | None = None) -> "Catalog":
+        """Load ``path``, else ``$FERDESK_CATALOG``, else the bundled ``models/catalog.json``."""
+        path = Path(path or os.environ.get("FERDESK_CATALOG") or CATALOG_PATH)
         try:
             doc = json.loads(Path(path).read_text())
         except FileNotFoundError:

@@ -60,8 +60,12 @@ class Detector(ABC):
         return out
 
 
-def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = 0.3) -> list[int]:
-    """Greedy non-maximum suppression on (N, 4) x1, y1, x2, y2 boxes; returns kept indices."""
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = 0.3, containment: float = 1.01) -> list[int]:
+    """Greedy non-maximum suppression on (N, 4) x1, y1, x2, y2 boxes; returns kept indices.
+
+    A box is also suppressed when ``containment`` or more of the smaller box lies inside the
+    kept one: a face box enclosing another face box is the same face at another scale.
+    """
     order = np.argsort(-scores)
     keep = []
     area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
@@ -74,5 +78,6 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = 0.3) -> li
         yy2 = np.minimum(boxes[i, 3], boxes[order[1:], 3])
         inter = np.clip(xx2 - xx1, 0, None) * np.clip(yy2 - yy1, 0, None)
         iou = inter / (area[i] + area[order[1:]] - inter + 1e-9)
-        order = order[1:][iou < iou_threshold]
+        inside = inter / (np.minimum(area[i], area[order[1:]]) + 1e-9)
+        order = order[1:][(iou < iou_threshold) & (inside < containment)]
     return keep

@@ -14,6 +14,7 @@ from ferdesk.detectors.base import Detector, RawFace, nms
 from ferdesk.detectors.registry import detectors
 from ferdesk.engines import engines
 from ferdesk.errors import ModelError
+from ferdesk.tracking import iou_matrix
 
 
 def ssd_anchors(input_size: int, strides: list[int], anchors_per_stride: list[int]) -> np.ndarray:
@@ -56,11 +57,13 @@ class _BlazeFaceBase(Detector):
         self.anchors = ssd_anchors(self.input.width, a["strides"], a["anchors_per_stride"])
         self.size = self.input.width
         # Second look: a weak candidate (candidate_score <= score < min_score) is kept only
-        # when the detector, run again on a zoomed crop around it, scores it >= min_score.
+        # when the detector, run again on a zoomed crop around it, scores it >= second_look_score.
         # Tight face crops (FER2013 style, no head outline) score 0.2-0.5 at full-frame scale.
         self.candidate_score = float(spec.get("candidate_score", self.min_score))
         self.second_look_zoom = float(spec.get("second_look_zoom", 2.0))
+        self.second_look_score = float(spec.get("second_look_score", 0.6))
         self.max_second_looks = int(spec.get("max_second_looks", 6))
+        self._previous: list[RawFace] = []  # faces accepted in the previous frame
 
     @staticmethod
     def _default_backend(spec: ModelSpec) -> str:
@@ -93,7 +96,7 @@ class _BlazeFaceBase(Detector):
         r, a = reg[idx] / self.size, self.anchors[idx]
         cx, cy = r[:, 0] + a[:, 0], r[:, 1] + a[:, 1]
         bw, bh = r[:, 2], r[:, 3]
-        keep = nms(np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1), scores[idx])
+        keep = nms(np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1), scores[idx], containment=0.6)
 
         def to_src(u, v):
             return ((u * self.size - px) / s, (v * self.size - py) / s)
@@ -110,7 +113,7 @@ class _BlazeFaceBase(Detector):
         x0, y0 = int(f.cx - side / 2), int(f.cy - side / 2)
         padded = cv2.copyMakeBorder(image, side, side, side, side, cv2.BORDER_CONSTANT)
         crop = padded[y0 + side:y0 + 2 * side, x0 + side:x0 + 2 * side]
-        near = [q for q in self._run(crop, self.min_score) if abs(q.cx - side / 2) < side / 4 and abs(q.cy - side / 2) < side / 4]
+        near = [q for q in self._run(crop, self.second_look_score) if abs(q.cx - side / 2) < side / 4 and abs(q.cy - side / 2) < side / 4]
         if not near:
             return None
         q = max(near, key=lambda q: q.score)
@@ -121,11 +124,27 @@ class _BlazeFaceBase(Detector):
         faces = self._run(image, min(self.candidate_score, self.min_score))
         strong = [f for f in faces if f.score >= self.min_score]
         weak = sorted((f for f in faces if f.score < self.min_score), key=lambda f: -f.score)
-        for f in weak[: self.max_second_looks]:
-            confirmed = self._second_look(image, f)
-            if confirmed is not None:
-                strong.append(confirmed)
+        # A weak candidate where a face was accepted in the previous frame is the same face
+        # (faces move little between frames): keep it without paying for a second look.
+        held = iou_matrix([_xywh(f) for f in weak], [_xywh(f) for f in self._previous])
+        looks = 0
+        for i, f in enumerate(weak):
+            if held.shape[1] and held[i].max() >= 0.5:
+                strong.append(f)
+            elif looks < self.max_second_looks:
+                looks += 1
+                confirmed = self._second_look(image, f)
+                if confirmed is not None:
+                    strong.append(confirmed)
+        if len(strong) > 1:  # second looks can re-find a face already kept; one box per face
+            boxes = np.array([[f.cx - f.w / 2, f.cy - f.h / 2, f.cx + f.w / 2, f.cy + f.h / 2] for f in strong])
+            strong = [strong[i] for i in nms(boxes, np.array([f.score for f in strong]), containment=0.6)]
+        self._previous = strong
         return strong
+
+
+def _xywh(f: RawFace) -> tuple[float, float, float, float]:
+    return (f.cx - f.w / 2, f.cy - f.h / 2, f.w, f.h)
 
 
 @detectors.register("blazeface")

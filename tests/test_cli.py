@@ -1,0 +1,165 @@
+"""The command-line contracts: ferdesk run / models / eval / bench, and one-line errors."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, read_json, run_cli
+from ferdesk.catalog import Catalog
+
+LEADING = "frame,time_s,wall_time,face_id,x,y,w,h,score,label,confidence".split(",")
+SESSION_KEYS = {"version", "source", "model", "backend", "detector", "started_at", "stopped_at",
+                "frames_processed", "frames_dropped", "processing_s"}
+
+
+def test_run_on_a_clip_logs_every_face_of_every_frame(clip, tmp_path):
+    log = tmp_path / "session"
+    r = run_cli("run", "--source", str(clip), "--log", str(log), "--json")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["frames_processed"] == 24 and summary["fps"] > 0
+    assert {"detect", "classify", "capture"} <= set(summary["latency_ms"])
+
+    labels = Catalog.load().default("classifier").labels
+    with open(log / "frames.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    assert header == LEADING + [f"p_{l}" for l in labels] + ["model", "backend"]
+    assert len(body) >= 24 * 2 * 0.9, "two faces in (almost) every frame"
+    frames = sorted({int(r[0]) for r in body})
+    assert frames[0] == 0 and frames[-1] == 23
+    for row in body:
+        rec = dict(zip(header, row))
+        probs = np.array([float(rec[f"p_{l}"]) for l in labels])
+        assert abs(probs.sum() - 1) < 0.01 and probs.min() >= 0
+        assert rec["label"] == labels[int(probs.argmax())]
+        assert abs(float(rec["confidence"]) - probs.max()) < 1e-3
+        assert float(rec["time_s"]) == pytest.approx(int(rec["frame"]) / 30, abs=1e-3)
+        datetime.fromisoformat(rec["wall_time"].replace("Z", "+00:00"))
+        assert 0 <= float(rec["x"]) < 640 and float(rec["w"]) > 30
+        assert rec["model"] == summary["model"] and rec["backend"] == summary["backend"]
+    # the two faces keep their ids through the clip
+    ids = {int(r[3]) for r in body}
+    assert len(ids) <= 3
+
+    session = read_json(log / "session.json")
+    assert SESSION_KEYS <= set(session)
+    assert session["frames_processed"] == 24 and session["stopped_at"] is not None
+    assert session["processing_s"] > 0 and session["frames_dropped"] == 0
+
+
+def test_sigkill_loses_at_most_a_second_and_leaves_a_valid_csv(tmp_path):
+    log = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "ferdesk", "run", "--source", "demo", "--log", str(log)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    csv_path = log / "frames.csv"
+    deadline = time.time() + 60
+    try:
+        while time.time() < deadline:
+            if csv_path.exists() and csv_path.read_bytes().count(b"\n") > 20:
+                break
+            time.sleep(0.1)
+        time.sleep(1.7)
+    finally:
+        killed_at = time.time()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    data = csv_path.read_bytes()
+    assert data.endswith(b"\n"), "no half line at the end"
+    rows = list(csv.reader(data.decode().splitlines()))
+    assert len(rows) > 20 and len({len(r) for r in rows}) == 1, "every row complete"
+    last_wall = datetime.fromisoformat(rows[-1][2].replace("Z", "+00:00")).timestamp()
+    assert killed_at - last_wall <= 1.0 + 0.3, "at most the last second is lost"
+    session = read_json(log / "session.json")
+    assert session["frames_processed"] > 0 and session["stopped_at"] is None
+
+
+def _assert_one_line_error(r, *needles):
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def test_missing_file(tmp_path):
+    _assert_one_line_error(run_cli("run", "--source", str(tmp_path / "nope.mp4"), "--no-log"), "nope.mp4", "no such file")
+
+
+def test_corrupt_video(tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(os.urandom(4096))
+    _assert_one_line_error(run_cli("run", "--source", str(bad), "--no-log"), "cannot read video", "bad.mp4")
+
+
+def test_no_such_camera():
+    _assert_one_line_error(run_cli("run", "--source", "camera:97", "--no-log"), "no camera at index 97")
+
+
+def test_unknown_model(clip):
+    _assert_one_line_error(run_cli("run", "--source", str(clip), "--model", "nope", "--no-log"), "unknown model 'nope'")
+
+
+def test_corrupt_model_file(clip, catalog_copy):
+    cat = Catalog.load(catalog_copy)
+    cat.default("classifier").primary.path.write_bytes(b"\x00garbage")
+    r = run_cli("run", "--source", str(clip), "--no-log", env={"FERDESK_CATALOG": str(catalog_copy)})
+    _assert_one_line_error(r, "corrupt", cat.default("classifier").primary.path.name)
+
+
+def test_unwritable_log_folder(clip, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    r = run_cli("run", "--source", str(clip), "--log", str(blocker / "session"))
+    _assert_one_line_error(r, "cannot write the session log", "a_file")
+
+
+def test_unknown_detector_and_backend(clip):
+    _assert_one_line_error(run_cli("run", "--source", str(clip), "--detector", "nope", "--no-log"), "unknown detector 'nope'")
+    _assert_one_line_error(run_cli("run", "--source", str(clip), "--backend", "nope", "--no-log"), "unknown backend 'nope'")
+
+
+def test_models_json_lists_every_model_with_availability():
+    r = run_cli("models", "--json")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    names = {m.name for m in Catalog.load().models}
+    assert {row["name"] for row in rows} == names
+    for row in rows:
+        assert {"name", "task", "labels", "size_bytes", "file", "backends"} <= set(row)
+        for b in row["backends"].values():
+            assert b["available"] or b["reason"]
+
+
+def test_eval_reports_accuracy_recall_and_confusion(tmp_path):
+    rng = np.random.default_rng(0)
+    classes = np.array(["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"])
+    data = tmp_path / "tiny.npz"
+    np.savez(data, images=rng.integers(0, 256, (20, 48, 48), dtype=np.uint8), labels=rng.integers(0, 7, 20).astype(np.uint8), classes=classes)
+    model = Catalog.load().default("classifier").name
+    r = run_cli("eval", "--model", model, "--data", str(data), "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["n"] == 20 and 0 <= out["accuracy"] <= 1
+    cm = np.array(out["confusion_matrix"])
+    assert cm.shape == (7, 7) and cm.sum() == 20
+    assert out["accuracy"] == pytest.approx(np.trace(cm) / 20)
+    _assert_one_line_error(run_cli("eval", "--model", model, "--data", str(tmp_path / "none.npz")), "data file not found")
+
+
+def test_bench_measures_each_pair(tmp_path):
+    model = Catalog.load().default("classifier").name
+    r = run_cli("bench", "--model", model, "--backend", "onnxruntime", "--runs", "20", "--json")
+    assert r.returncode == 0, r.stderr
+    (row,) = json.loads(r.stdout)
+    assert row["latency_ms_p50"] > 0 and row["throughput_faces_s"] > 0 and row["peak_rss_mb"] > 10

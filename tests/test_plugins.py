@@ -1,0 +1,133 @@
+"""Contract tests: every registered source, detector and engine keeps its interface."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import DEMO_IMAGE
+from ferdesk.catalog import Catalog
+from ferdesk.detectors import Detector, detectors, load_detector
+from ferdesk.engines import Engine, engines
+from ferdesk.errors import FerdeskError, SourceError
+from ferdesk.sources import Source, make_source, sources
+from ferdesk.types import Frame
+
+CATALOG = Catalog.load()
+
+
+# -- sources -------------------------------------------------------------------------------
+def _source_target(name: str, tmp_path, clip) -> str | None:
+    if name == "video":
+        return str(clip)
+    if name == "images":
+        folder = tmp_path / "imgs"
+        folder.mkdir()
+        for i in range(3):
+            cv2.imwrite(str(folder / f"{i:03d}.png"), cv2.imread(str(DEMO_IMAGE)))
+        return str(folder)
+    if name == "demo":
+        return "demo"
+    return None  # cameras: none on CI machines
+
+
+@pytest.mark.parametrize("name", sources.names())
+def test_source_contract(name, tmp_path, clip):
+    cls = sources.get(name)
+    ok, why = cls.availability()
+    assert isinstance(ok, bool) and isinstance(why, str)
+    assert isinstance(cls.discover(), list)
+    target = _source_target(name, tmp_path, clip)
+    if target is None:
+        with pytest.raises(SourceError, match="no camera at index 97"):
+            make_source("camera:97").open()
+        return
+    src = make_source(target)
+    assert isinstance(src, Source) and src.name == name
+    with src:
+        frames = [src.read() for _ in range(3)]
+    assert all(isinstance(f, Frame) for f in frames)
+    assert [f.index for f in frames] == sorted({f.index for f in frames})
+    assert frames[0].image.dtype == np.uint8 and frames[0].image.ndim == 3
+    assert frames[1].time_s >= frames[0].time_s
+
+
+def test_file_source_yields_every_frame_in_order(clip):
+    with make_source(str(clip)) as src:
+        indices = []
+        while (f := src.read()) is not None:
+            indices.append(f.index)
+    assert indices == list(range(24)) and src.dropped == 0
+
+
+def test_live_source_keeps_only_the_newest_frame():
+    with make_source("demo") as src:
+        first = src.read()
+        import time
+
+        time.sleep(0.2)  # ~6 frames pass while the consumer is busy
+        second = src.read()
+    assert second.index - first.index >= 5
+    assert src.dropped >= 4
+
+
+def test_default_source_falls_back_to_demo_without_cameras(monkeypatch):
+    monkeypatch.setattr(sources.get("camera"), "discover", classmethod(lambda cls: []))
+    assert make_source("default").name == "demo"
+
+
+# -- detectors ------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", detectors.names())
+def test_detector_contract(name):
+    cls = detectors.get(name)
+    ok, why = cls.availability()
+    assert isinstance(ok, bool) and (ok or why), "an unavailable detector must say why"
+    spec = CATALOG.get(name)
+    assert spec.task == "detector" and "crop" in spec.raw
+    if not ok:
+        with pytest.raises(FerdeskError, match=name):
+            load_detector(name, CATALOG)
+        return
+    det = load_detector(name, CATALOG)
+    assert isinstance(det, Detector)
+    photo = cv2.imread(str(DEMO_IMAGE))
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    frame[:, 80:560] = cv2.resize(photo, (480, 480))  # face about 100 px, as at a webcam
+    found = det.detect(frame)
+    assert len(found) >= 1, f"{name} found no face in the demo portrait"
+    x, y, w, h = max(found, key=lambda d: d.score).box
+    # the portrait's face sits in the upper middle of the photo
+    assert 200 < x + w / 2 < 440 and 60 < y + h / 2 < 300
+    assert det.detect(np.full((480, 640, 3), 90, np.uint8)) == []
+
+
+# -- engines -------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", engines.names())
+def test_engine_contract(name):
+    cls = engines.get(name)
+    ok, why = cls.availability()
+    assert isinstance(ok, bool) and (ok or why)
+    if not ok:
+        pytest.skip(f"{name} not installed here: {why}")  # the reason itself is the contract checked above
+    spec = CATALOG.default("classifier")
+    mf = next(spec.file_for(f) for f in cls.formats if spec.file_for(f))
+    eng = cls(mf.path, threads=1)
+    assert isinstance(eng, Engine)
+    eng.warmup()
+    x = spec.input_for(mf).to_tensor(np.zeros((3, 48, 48), np.uint8))
+    (probs,) = eng.run(x)
+    assert probs.shape == (3, len(spec.labels))
+    info = eng.describe()
+    assert {"backend", "provider", "threads"} <= set(info) and info["threads"] == 1
+
+
+def test_backends_agree_on_the_default_classifier():
+    from ferdesk.classifier import Classifier
+
+    if not engines.get("litert").availability()[0]:
+        pytest.skip("litert not installed")
+    spec = CATALOG.default("classifier")
+    faces = np.random.default_rng(1).integers(0, 256, (4, 48, 48), dtype=np.uint8)
+    a = Classifier(spec, "onnxruntime").classify(faces)
+    b = Classifier(spec, "litert").classify(faces)
+    assert np.abs(a - b).max() < 1e-3
