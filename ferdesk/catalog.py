@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from ferdesk.errors import ModelError
@@ -44,6 +45,11 @@ class InputSpec:
 
     def to_tensor(self, images: np.ndarray) -> np.ndarray:
         """``images``: (N, H, W) for gray or (N, H, W, 3) in this spec's colour order, uint8."""
+        if self.dtype == "float32" and len(set(self.std)) == 1 and len(images):
+            # One OpenCV pass does scale, mean and the NCHW transpose: (pixel - mean/scale) * scale/std.
+            mean = tuple(m / self.scale for m in self.mean) if self.channels == 3 else self.mean[0] / self.scale
+            blob = cv2.dnn.blobFromImages(list(images), self.scale / self.std[0], mean=mean, swapRB=False, crop=False)
+            return blob if self.layout == "NCHW" else np.ascontiguousarray(blob.transpose(0, 2, 3, 1))
         x = images.astype(np.float32)
         if x.ndim == 3:
             x = x[..., None]

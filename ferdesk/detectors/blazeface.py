@@ -64,6 +64,13 @@ class _BlazeFaceBase(Detector):
         self.second_look_score = float(spec.get("second_look_score", 0.6))
         self.max_second_looks = int(spec.get("max_second_looks", 6))
         self._previous: list[RawFace] = []  # faces accepted in the previous frame
+        self._rejected: list[tuple[tuple, int]] = []  # (box, frame number) of failed second looks
+        self._frame_no = 0
+        self.reject_memory = int(spec.get("reject_memory", 5))
+        # Optional tiled pass (cols, rows): each tile is 60% of the frame, so small faces are
+        # seen at about twice the scale; detections touching an inner tile edge are dropped
+        # (the full face is in another tile or in the full-frame pass).
+        self.tiles = tuple(spec.get("tiles", ()))
 
     @staticmethod
     def _default_backend(spec: ModelSpec) -> str:
@@ -111,8 +118,7 @@ class _BlazeFaceBase(Detector):
     def _second_look(self, image: np.ndarray, f: RawFace) -> RawFace | None:
         side = int(max(f.w, f.h) * self.second_look_zoom)
         x0, y0 = int(f.cx - side / 2), int(f.cy - side / 2)
-        padded = cv2.copyMakeBorder(image, side, side, side, side, cv2.BORDER_CONSTANT)
-        crop = padded[y0 + side:y0 + 2 * side, x0 + side:x0 + 2 * side]
+        crop = window(image, x0, y0, side)
         near = [q for q in self._run(crop, self.second_look_score) if abs(q.cx - side / 2) < side / 4 and abs(q.cy - side / 2) < side / 4]
         if not near:
             return None
@@ -120,27 +126,64 @@ class _BlazeFaceBase(Detector):
         eyes = tuple((ex + x0, ey + y0) for ex, ey in q.eyes) if q.eyes else None
         return RawFace(q.cx + x0, q.cy + y0, q.w, q.h, q.score, eyes)
 
+    def _tiled(self, image: np.ndarray) -> list[RawFace]:
+        h, w = image.shape[:2]
+        cols, rows = self.tiles
+        tw, th = int(w * 0.6), int(h * 0.6)
+        out = []
+        for y0 in np.linspace(0, h - th, rows).astype(int):
+            for x0 in np.linspace(0, w - tw, cols).astype(int):
+                for q in self._run(image[y0:y0 + th, x0:x0 + tw], self.min_score):
+                    x1, y1, x2, y2 = q.cx - q.w / 2, q.cy - q.h / 2, q.cx + q.w / 2, q.cy + q.h / 2
+                    if (x0 > 0 and x1 < 4) or (y0 > 0 and y1 < 4) or (x0 + tw < w and x2 > tw - 4) or (y0 + th < h and y2 > th - 4):
+                        continue
+                    eyes = tuple((ex + x0, ey + y0) for ex, ey in q.eyes) if q.eyes else None
+                    out.append(RawFace(q.cx + x0, q.cy + y0, q.w, q.h, q.score, eyes))
+        return out
+
     def detect_raw(self, image: np.ndarray) -> list[RawFace]:
         faces = self._run(image, min(self.candidate_score, self.min_score))
+        if self.tiles:
+            faces += self._tiled(image)
         strong = [f for f in faces if f.score >= self.min_score]
         weak = sorted((f for f in faces if f.score < self.min_score), key=lambda f: -f.score)
         # A weak candidate where a face was accepted in the previous frame is the same face
         # (faces move little between frames): keep it without paying for a second look.
-        held = iou_matrix([_xywh(f) for f in weak], [_xywh(f) for f in self._previous])
+        # Likewise a weak candidate where one was rejected lately is not looked at again
+        # until the rejection expires (static textures would otherwise cost a look per frame).
+        self._frame_no += 1
+        self._rejected = [(box, n) for box, n in self._rejected if self._frame_no - n < self.reject_memory]
+        boxes = [_xywh(f) for f in weak]
+        held = iou_matrix(boxes, [_xywh(f) for f in self._previous])
+        known_bad = iou_matrix(boxes, [box for box, _ in self._rejected])
         looks = 0
         for i, f in enumerate(weak):
             if held.shape[1] and held[i].max() >= 0.5:
                 strong.append(f)
+            elif known_bad.shape[1] and known_bad[i].max() >= 0.5:
+                continue
             elif looks < self.max_second_looks:
                 looks += 1
                 confirmed = self._second_look(image, f)
                 if confirmed is not None:
                     strong.append(confirmed)
+                else:
+                    self._rejected.append((boxes[i], self._frame_no))
         if len(strong) > 1:  # second looks can re-find a face already kept; one box per face
             boxes = np.array([[f.cx - f.w / 2, f.cy - f.h / 2, f.cx + f.w / 2, f.cy + f.h / 2] for f in strong])
             strong = [strong[i] for i in nms(boxes, np.array([f.score for f in strong]), containment=0.6)]
         self._previous = strong
         return strong
+
+
+def window(image: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:
+    """The side x side square at (x0, y0), zero-padded where it leaves the image."""
+    h, w = image.shape[:2]
+    out = np.zeros((side, side, 3), image.dtype)
+    sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)
+    if sx1 > sx0 and sy1 > sy0:
+        out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = image[sy0:sy1, sx0:sx1]
+    return out
 
 
 def _xywh(f: RawFace) -> tuple[float, float, float, float]:
@@ -154,6 +197,12 @@ class BlazeFaceShort(_BlazeFaceBase):
     @classmethod
     def availability(cls) -> tuple[bool, str]:
         return engines.get("onnxruntime").availability()
+
+
+@detectors.register("blazeface-tiled")
+class BlazeFaceTiled(BlazeFaceShort):
+    """Short range plus a 2x2 tiled pass: finds small and tightly cropped faces (datasets,
+    pasted crops) at the cost of more false faces on textured scenes and ~4x the detector time."""
 
 
 @detectors.register("blazeface-full")

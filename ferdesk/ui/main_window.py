@@ -1,0 +1,250 @@
+"""The main window: layout, menus and status bar. Work happens in ferdesk.workers."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QThread, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSplitter, QToolBar, QVBoxLayout, QWidget
+
+from ferdesk.catalog import Catalog
+from ferdesk.commands.models import model_backends
+from ferdesk.detectors import DEFAULT_DETECTOR, detectors
+from ferdesk.engines import engines
+from ferdesk.sources import sources
+from ferdesk.ui.perf_charts import PerfCharts
+from ferdesk.ui.prob_panel import ProbabilityPanel
+from ferdesk.ui.video_view import VideoView
+from ferdesk.workers import CaptureWorker, DisplayResult, FrameSlot, InferenceWorker, SourceInfo, StackInfo
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, source: str = "default", model: str | None = None, backend: str | None = None,
+                 detector: str | None = None, catalog: Catalog | None = None, record: Path | None = None):
+        super().__init__()
+        self.setWindowTitle("ferdesk")
+        self.resize(1200, 720)
+        self.catalog = catalog or Catalog.load()
+        self.slot = FrameSlot()
+        self.latest: DisplayResult | None = None
+        self.frames_shown = 0
+        self.source_info: SourceInfo | None = None
+        self.stack_info: StackInfo | None = None
+        self.errors: list[str] = []
+        self._capture: CaptureWorker | None = None
+        self._capture_thread: QThread | None = None
+
+        self.video = VideoView()
+        self.video.face_clicked.connect(self._select_face)
+        self.probs = ProbabilityPanel()
+        self.charts = PerfCharts()
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.addWidget(self.probs)
+        side_layout.addWidget(self.charts, 1)
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(self.video)
+        split.addWidget(side)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        self.setCentralWidget(split)
+        self.status = QLabel()
+        self.statusBar().addPermanentWidget(self.status, 1)
+
+        self.inference = InferenceWorker(self.slot, model, backend, detector)
+        self.inference.extra_dropped = lambda: self._capture.source_dropped if self._capture else 0
+        self._inference_thread = QThread(self)
+        self.inference.moveToThread(self._inference_thread)
+        self._inference_thread.started.connect(self.inference.run)
+        self.inference.result.connect(self._on_result)
+        self.inference.stack_changed.connect(self._on_stack)
+        self.inference.error.connect(self.show_error)
+        self._build_menus()
+        self._inference_thread.start()
+        self.open_source(source)
+        if record is not None:
+            self.inference.request_recording(record or None)
+
+        self._video_timer = QTimer(self, interval=33, timeout=self._repaint)
+        self._charts_timer = QTimer(self, interval=500, timeout=self._refresh_charts)
+        self._video_timer.start()
+        self._charts_timer.start()
+
+    # -- menus --------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        self.source_menu = bar.addMenu("&Source")
+        self.source_menu.aboutToShow.connect(self._fill_source_menu)
+        self._fill_source_menu()
+
+        self.model_menu = bar.addMenu("&Model")
+        self.model_group = QActionGroup(self)
+        for spec in self.catalog.by_task("classifier"):
+            acc = spec.get("metrics", {}).get("fer2013_publictest_accuracy")
+            text = f"{spec.name}  ({spec.primary.size_bytes / 1024:.0f} KB{f', {acc:.1%}' if acc else ''})"
+            act = QAction(text, self, checkable=True, data=spec.name)
+            act.triggered.connect(lambda _=False, n=spec.name: self.inference.request_stack(model=n))
+            self.model_group.addAction(act)
+            self.model_menu.addAction(act)
+
+        self.backend_menu = bar.addMenu("&Backend")
+        self.backend_group = QActionGroup(self)
+        for name, cls in engines:
+            act = QAction(name, self, checkable=True, data=name)
+            act.triggered.connect(lambda _=False, n=name: self.inference.request_stack(backend=n))
+            self.backend_group.addAction(act)
+            self.backend_menu.addAction(act)
+
+        self.detector_menu = bar.addMenu("&Detector")
+        self.detector_group = QActionGroup(self)
+        for name, cls in detectors:
+            ok, why = cls.availability()
+            act = QAction(name if ok else f"{name} (unavailable: {why})", self, checkable=True, data=name)
+            act.setEnabled(ok)
+            act.triggered.connect(lambda _=False, n=name: self.inference.request_stack(detector=n))
+            self.detector_group.addAction(act)
+            self.detector_menu.addAction(act)
+
+        tools = QToolBar("Recording")
+        self.addToolBar(tools)
+        self.record_action = QAction("Record", self, checkable=True, shortcut=QKeySequence("Ctrl+R"))
+        self.record_action.toggled.connect(self._toggle_recording)
+        tools.addAction(self.record_action)
+
+    def _fill_source_menu(self) -> None:
+        self.source_menu.clear()
+        for cam in sources.get("camera").discover():
+            self.source_menu.addAction(cam, lambda c=cam: self.open_source(c))
+        self.source_menu.addAction("Demo", lambda: self.open_source("demo"))
+        self.source_menu.addSeparator()
+        self.source_menu.addAction("Open video...", self._open_video)
+        self.source_menu.addAction("Open image or folder...", self._open_images)
+
+    def _open_video(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open video", "", "Videos (*.mp4 *.avi *.mov *.mkv *.webm);;All files (*)")
+        if path:
+            self.open_source(path)
+
+    def _open_images(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of images")
+        if path:
+            self.open_source(path)
+
+    def _update_backend_menu(self) -> None:
+        spec = self.catalog.get(self.stack_info.model)
+        for act in self.backend_group.actions():
+            info = model_backends(spec)[act.data()]
+            act.setEnabled(info["available"])
+            act.setText(act.data() if info["available"] else f"{act.data()} (unavailable: {info['reason']})")
+            act.setChecked(act.data() == self.stack_info.backend)
+
+    # -- actions --------------------------------------------------------------------------------
+    def open_source(self, spec: str) -> None:
+        self.stop_capture()
+        self.source_info = None
+        self.video.message = f"opening {spec}..."
+        self._capture = CaptureWorker(spec, self.slot, realtime=True)
+        self.inference.source_spec = spec
+        self._capture_thread = QThread(self)
+        self._capture.moveToThread(self._capture_thread)
+        self._capture_thread.started.connect(self._capture.run)
+        self._capture.opened.connect(self._on_opened)
+        self._capture.error.connect(self.show_error)
+        self._capture.finished.connect(self._capture_thread.quit)
+        self._capture_thread.start()
+
+    def stop_capture(self) -> None:
+        if self._capture is not None:
+            self._capture.stop()
+            self._capture_thread.quit()
+            self._capture_thread.wait(3000)
+            self._capture = None
+
+    def _toggle_recording(self, on: bool) -> None:
+        if on:
+            self.inference.request_recording(None)
+        else:
+            self.inference.request_stop_recording()
+
+    def _select_face(self, face_id: int) -> None:
+        self.video.selected_id = face_id
+
+    def show_error(self, message: str) -> None:
+        self.errors.append(message)
+        self.video.message = message
+        self.statusBar().showMessage(message, 10000)
+        self.video.update()
+
+    # -- signals from the workers ------------------------------------------------------------------
+    def _on_result(self, shown: DisplayResult) -> None:
+        self.latest = shown
+
+    def _on_opened(self, info: SourceInfo) -> None:
+        self.source_info = info
+
+    def _on_stack(self, info: StackInfo) -> None:
+        self.stack_info = info
+        for group, value in ((self.model_group, info.model), (self.detector_group, info.detector)):
+            for act in group.actions():
+                act.setChecked(act.data() == value)
+        self._update_backend_menu()
+        self.record_action.blockSignals(True)
+        self.record_action.setChecked(info.recording is not None)
+        self.record_action.blockSignals(False)
+        self._update_status()
+
+    # -- timers ----------------------------------------------------------------------------------
+    def _selected_face(self):
+        faces = self.latest.result.faces if self.latest else ()
+        if not faces:
+            return None
+        chosen = next((f for f in faces if f.face_id == self.video.selected_id), None)
+        if chosen is None:  # the largest face by default
+            chosen = max(faces, key=lambda f: f.box[2] * f.box[3])
+            self.video.selected_id = chosen.face_id
+        return chosen
+
+    def _repaint(self) -> None:
+        shown = self.latest
+        if shown is None:
+            return
+        t0 = time.perf_counter()
+        if shown is not getattr(self, "_painted", None):
+            self._painted = shown
+            self.frames_shown += 1
+            self.video.show_result(shown)
+            self.probs.set_labels(shown.labels)
+            self.probs.show_face(self._selected_face())
+            self.charts.add({**shown.timings_ms, "render": (time.perf_counter() - t0) * 1e3})
+
+    def _refresh_charts(self) -> None:
+        self.charts.refresh()
+        self._update_status()
+
+    def _update_status(self) -> None:
+        parts = []
+        if self.source_info:
+            i = self.source_info
+            parts.append(f"{i.description}  {i.width}x{i.height}" + (f" @ {i.fps:.0f} fps" if i.fps else ""))
+        if self.stack_info:
+            s = self.stack_info
+            parts.append(f"model {s.model} on {s.backend}, detector {s.detector}")
+            if s.recording:
+                parts.append(f"recording to {s.recording}")
+        parts.append(f"{self.charts.current_fps():.1f} FPS")
+        if self.latest:
+            parts.append(f"dropped {self.latest.dropped}")
+        self.status.setText("   |   ".join(parts))
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        self._video_timer.stop()
+        self._charts_timer.stop()
+        self.stop_capture()
+        self.inference.stop()
+        self._inference_thread.quit()
+        self._inference_thread.wait(5000)
