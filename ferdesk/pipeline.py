@@ -1,7 +1,12 @@
-"""Frame -> detect -> track -> crop -> classify -> per-face results with per-stage timings. No Qt."""
+"""Frame -> detect -> track -> crop -> classify -> per-face results with per-stage timings. No Qt.
+
+The work splits into two stages, ``locate`` (detect, track, crop) and ``classify``, so a
+runner can overlap them on two cores (``ferdesk.staging``); ``process`` runs both in turn.
+"""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -10,9 +15,20 @@ from ferdesk.classifier import Classifier
 from ferdesk.crop import crop_faces
 from ferdesk.detectors import Detector
 from ferdesk.tracking import IouTracker
-from ferdesk.types import FaceResult, Frame, FrameResult
+from ferdesk.types import Detection, FaceResult, Frame, FrameResult
 
 STAGES = ("detect", "track", "crop", "classify")
+
+
+@dataclass(frozen=True)
+class Located:
+    """The first stage's output for one frame: faces found, their ids and their crops."""
+
+    frame: Frame
+    detections: tuple[Detection, ...]
+    face_ids: tuple[int, ...]
+    crops: np.ndarray
+    timings_ms: dict
 
 
 class Pipeline:
@@ -29,7 +45,7 @@ class Pipeline:
     def set_classifier(self, classifier: Classifier) -> None:
         self.classifier = classifier
 
-    def process(self, frame: Frame) -> FrameResult:
+    def locate(self, frame: Frame) -> Located:
         t0 = time.perf_counter()
         dets = self.detector.detect(frame.image)
         t1 = time.perf_counter()
@@ -38,13 +54,21 @@ class Pipeline:
         gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
         crops = crop_faces(gray, dets, self.classifier.size, self.align)
         t3 = time.perf_counter()
-        probs = self.classifier.classify(crops)
-        t4 = time.perf_counter()
+        timings = {"detect": (t1 - t0) * 1e3, "track": (t2 - t1) * 1e3, "crop": (t3 - t2) * 1e3}
+        return Located(frame, tuple(dets), tuple(ids), crops, timings)
+
+    def classify(self, located: Located) -> FrameResult:
+        t0 = time.perf_counter()
+        probs = self.classifier.classify(located.crops)
+        classify_ms = (time.perf_counter() - t0) * 1e3
         labels = self.classifier.labels
         faces = tuple(
             FaceResult(fid, tuple(float(v) for v in d.box), d.score, tuple(float(p) for p in pr),
                        labels[int(np.argmax(pr))], float(np.max(pr)))
-            for fid, d, pr in zip(ids, dets, probs)
+            for fid, d, pr in zip(located.face_ids, located.detections, probs)
         )
-        timings = {"detect": (t1 - t0) * 1e3, "track": (t2 - t1) * 1e3, "crop": (t3 - t2) * 1e3, "classify": (t4 - t3) * 1e3}
-        return FrameResult(frame.index, frame.time_s, frame.wall_time, frame.size, faces, timings)
+        f = located.frame
+        return FrameResult(f.index, f.time_s, f.wall_time, f.size, faces, {**located.timings_ms, "classify": classify_ms})
+
+    def process(self, frame: Frame) -> FrameResult:
+        return self.classify(self.locate(frame))

@@ -12,6 +12,7 @@ from ferdesk.metrics import StageStats
 from ferdesk.recorder import SessionRecorder, default_session_dir
 from ferdesk.session import build_stack
 from ferdesk.sources import make_source
+from ferdesk.staging import StagedRunner
 
 
 def peak_rss_mb() -> float:
@@ -29,7 +30,7 @@ def add_arguments(p) -> None:
     p.add_argument("--realtime", action="store_true", help="pace file sources at their frame rate, dropping frames that fall behind")
     p.add_argument("--max-frames", type=int, help="stop after this many processed frames")
     p.add_argument("--duration", type=float, help="stop after this many seconds")
-    p.add_argument("--threads", type=int, default=2, help="CPU threads per model (default 2)")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads per model (default 1: the stages already run in parallel)")
     p.add_argument("--no-align", action="store_true", help="do not roll-align crops on the eyes")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -53,35 +54,31 @@ def main(a) -> int:
         recorder = SessionRecorder(a.log or default_session_dir(), stack.pipeline.classifier.labels, meta).open()
     stats = StageStats()
     frames = faces = 0
+    runner = StagedRunner(source, stack.pipeline, stop=lambda: stop["requested"])
     t_first = time.perf_counter()
     t_last = t_first
+    if recorder:
+        recorder.mark_first_read(t_first)
     try:
-        while not stop["requested"]:
-            if a.max_frames is not None and frames >= a.max_frames:
-                break
-            if a.duration is not None and time.perf_counter() - t_first >= a.duration:
-                break
-            t0 = time.perf_counter()
-            frame = source.read()
-            if frame is None:
-                break
-            capture_ms = (time.perf_counter() - t0) * 1e3
-            result = stack.pipeline.process(frame)
+        for result in runner.results():
             t_last = time.perf_counter()
-            stats.add({"capture": capture_ms, **result.timings_ms, "total": sum(result.timings_ms.values())})
+            stats.add({**result.timings_ms, "total": sum(result.timings_ms.values())})
             frames += 1
             faces += len(result.faces)
             if recorder:
-                recorder.add(result, stack.model, stack.backend, dropped_total=source.dropped)
+                recorder.add(result, stack.model, stack.backend, dropped_total=runner.frames_dropped)
+            if (a.max_frames is not None and frames >= a.max_frames) or (a.duration is not None and t_last - t_first >= a.duration):
+                break
     finally:
         source.close()
         if recorder:
+            recorder.frames_dropped = runner.frames_dropped
             recorder.meta["peak_rss_mb"] = round(peak_rss_mb(), 1)
             recorder.close()
     processing_s = t_last - t_first
     summary = {
         "source": source.describe(), "model": stack.model, "backend": stack.backend, "detector": stack.detector,
-        "frames_processed": frames, "frames_dropped": source.dropped, "faces": faces,
+        "frames_processed": frames, "frames_dropped": runner.frames_dropped, "faces": faces,
         "processing_s": round(processing_s, 3), "fps": round(frames / processing_s, 2) if processing_s > 0 else 0.0,
         "latency_ms": {k: {q: round(v, 2) for q, v in d.items()} for k, d in stats.percentiles().items()},
         "peak_rss_mb": round(peak_rss_mb(), 1), "log": str(recorder.folder) if recorder else None,
@@ -89,7 +86,7 @@ def main(a) -> int:
     if a.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(f"{summary['source']}: {frames} frames ({source.dropped} dropped), {faces} faces, "
+        print(f"{summary['source']}: {frames} frames ({runner.frames_dropped} dropped), {faces} faces, "
               f"{summary['fps']} FPS over {processing_s:.2f} s; peak RSS {summary['peak_rss_mb']} MB")
         print(f"model {stack.model} on {stack.backend}, detector {stack.detector}")
         for stage, d in summary["latency_ms"].items():
