@@ -59,7 +59,8 @@ class StagedRunner:
                 frame = self.source.read()
                 if frame is None:
                     break
-                self.capture_ms[frame.index] = (time.perf_counter() - t0) * 1e3
+                own = self.source.last_read_ms
+                self.capture_ms[frame.index] = own if own is not None else (time.perf_counter() - t0) * 1e3
                 self._put(self._frames, frame)
             self._put(self._frames, _END)
         except BaseException as e:  # handed to the consumer, which raises it

@@ -112,7 +112,8 @@ class CaptureWorker(QObject):
                     self.opened.emit(SourceInfo(self.source_spec, source.describe(), w, h, source.fps, source.live))
                     first = False
                 self.source_dropped = source.dropped
-                self.slot.put(frame, (time.perf_counter() - t0) * 1e3)
+                own = source.last_read_ms
+                self.slot.put(frame, own if own is not None else (time.perf_counter() - t0) * 1e3)
         except FerdeskError as e:
             self.error.emit(str(e))
         finally:

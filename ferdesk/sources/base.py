@@ -29,6 +29,9 @@ class Source(ABC):
         self.target = target
         self.realtime = realtime
         self.dropped = 0
+        # Sources that pace themselves (live, or files in real time) report what producing
+        # the last frame cost, without the wait for it; None: the caller times read() itself.
+        self.last_read_ms: float | None = None
 
     @abstractmethod
     def open(self) -> None:

@@ -73,6 +73,7 @@ class CameraSource(Source):
             return None
         image, index, mono = got
         self.dropped = self._grabber.dropped
+        self.last_read_ms = self._grabber.last_grab_ms
         return Frame(image, index, mono - self._t0, time.time())
 
     def close(self) -> None:

@@ -60,7 +60,10 @@ class DemoSource(Source):
         self.dropped += max(0, index - self._last_index - 1)
         self._last_index = index
         t = index / self._fps
-        return Frame(render_demo_frame(self._photo, t), index, t, time.time())
+        t0 = time.perf_counter()
+        image = render_demo_frame(self._photo, t)
+        self.last_read_ms = (time.perf_counter() - t0) * 1e3
+        return Frame(image, index, t, time.time())
 
     @property
     def fps(self) -> float | None:

@@ -26,6 +26,7 @@ class LatestFrameGrabber:
         self._count = 0
         self._stop = threading.Event()
         self.dropped = 0
+        self.last_grab_ms: float | None = None  # includes the wait for the device's next frame
         self.error: str | None = None
         self._thread = threading.Thread(target=self._loop, name="frame-grabber", daemon=True)
 
@@ -35,7 +36,9 @@ class LatestFrameGrabber:
     def _loop(self) -> None:
         failures = 0
         while not self._stop.is_set():
+            t0 = time.perf_counter()
             image = self._grab()
+            self.last_grab_ms = (time.perf_counter() - t0) * 1e3
             if image is None:
                 failures += 1
                 if failures >= self._max_failures:

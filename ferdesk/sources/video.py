@@ -52,9 +52,12 @@ class VideoSource(Source):
 
     def read(self) -> Frame | None:
         while True:
+            t0 = time.perf_counter()
             image = self._next_image()
             if image is None:
                 return None
+            if self.realtime:  # report the decode, not the pacing sleep below
+                self.last_read_ms = (time.perf_counter() - t0) * 1e3
             index = self._index
             self._index += 1
             media_t = index / self._fps

@@ -1,0 +1,52 @@
+"""Measure every classifier in the catalog on FER2013 PublicTest and store the figures in it.
+
+usage: python packaging/measure_models.py [--data ../shared/data/fer2013_publictest.npz] [--model NAME ...]
+
+Runs ``ferdesk eval --json`` for each classifier and backend with a file, checks the
+backends agree, and writes ``metrics`` (accuracy, n, per-backend figures and the exact
+command) into models/catalog.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from ferdesk.catalog import CATALOG_PATH  # noqa: E402
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="../shared/data/fer2013_publictest.npz")
+    ap.add_argument("--model", action="append")
+    a = ap.parse_args(argv)
+    doc = json.loads(CATALOG_PATH.read_text())
+    for m in doc["models"]:
+        if m["task"] != "classifier" or (a.model and m["name"] not in a.model):
+            continue
+        per_backend = {}
+        for backend, fmt in (("onnxruntime", "onnx"), ("litert", "tflite")):
+            if not any(f["format"] == fmt for f in m["files"]):
+                continue
+            cmd = ["ferdesk", "eval", "--model", m["name"], "--backend", backend, "--data", a.data, "--json"]
+            out = subprocess.run([sys.executable, "-m", *cmd], capture_output=True, text=True, cwd=ROOT)
+            if out.returncode != 0:
+                print(f"{m['name']} on {backend}: {out.stderr.strip()}")
+                continue
+            r = json.loads(out.stdout)
+            per_backend[backend] = {"accuracy": round(r["accuracy"], 4), "n": r["n"], "command": " ".join(cmd[:-1])}
+            print(f"{m['name']} on {backend}: {r['accuracy']:.4f} (n={r['n']})")
+        if per_backend:
+            primary = per_backend.get("onnxruntime") or next(iter(per_backend.values()))
+            m["metrics"] = {"fer2013_publictest_accuracy": primary["accuracy"], "n": primary["n"],
+                            "command": primary["command"], "by_backend": per_backend}
+    CATALOG_PATH.write_text(json.dumps(doc, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,57 @@
+"""The pipeline core: staged running, tracking, crops, the recorder's crash safety pieces."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ferdesk.errors import SourceError
+from ferdesk.session import build_stack
+from ferdesk.sources import make_source
+from ferdesk.staging import StagedRunner
+from ferdesk.tracking import IouTracker
+
+
+def test_staged_runner_matches_the_sequential_pipeline_in_order(clip):
+    staged = [r for r in StagedRunner(make_source(str(clip)).__enter__(), build_stack(threads=1).pipeline).results()]
+    stack = build_stack(threads=1)
+    with make_source(str(clip)) as src:
+        sequential = []
+        while (f := src.read()) is not None:
+            sequential.append(stack.pipeline.process(f))
+    assert [r.frame_index for r in staged] == list(range(24))
+    assert len(staged) == len(sequential)
+    for a, b in zip(staged, sequential):
+        assert [f.face_id for f in a.faces] == [f.face_id for f in b.faces]
+        for fa, fb in zip(a.faces, b.faces):
+            assert np.allclose(fa.probs, fb.probs, atol=1e-5) and np.allclose(fa.box, fb.box)
+        assert {"capture", "detect", "classify"} <= set(a.timings_ms)
+
+
+def test_staged_runner_raises_a_source_failure_instead_of_hanging(clip):
+    src = make_source(str(clip))
+    src.open()
+    calls = {"n": 0}
+    real_read = src.read
+
+    def failing_read():
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise SourceError("camera 0 lost: unplugged")
+        return real_read()
+
+    src.read = failing_read
+    with pytest.raises(SourceError, match="unplugged"):
+        list(StagedRunner(src, build_stack(threads=1).pipeline).results())
+
+
+def test_tracker_keeps_ids_through_motion_and_short_misses():
+    tr = IouTracker(max_missed=2)
+    a, b = (10, 10, 100, 100), (300, 10, 100, 100)
+    assert tr.update([a, b]) == [1, 2]
+    assert tr.update([(b[0] + 5, 12, 100, 100), (a[0] + 5, 12, 100, 100)]) == [2, 1]
+    assert tr.update([(20, 15, 100, 100)]) == [1]                        # b missed once
+    assert tr.update([(22, 15, 100, 100), (310, 12, 100, 100)]) == [1, 2]  # b back, same id
+    tr.update([])
+    tr.update([])
+    tr.update([])
+    assert tr.update([(22, 15, 100, 100)]) == [3]                        # gone too long: new id
