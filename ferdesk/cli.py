@@ -12,6 +12,7 @@ COMMANDS = {
     "models": "list the model catalog and what can run here",
     "eval": "accuracy of a classifier on an .npz data split",
     "bench": "latency, throughput and memory per model and backend",
+    "export": "write a session log in py-feat (fex) or OpenFace column names",
 }
 
 
@@ -20,7 +21,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog="ferdesk", description="Live facial-expression recognition.")
     p.add_argument("--version", action="version", version=f"ferdesk {__version__}")
-    p.add_argument("--source", default="default", help="for the window: a file or folder, camera:N, demo, or default")
+    p.add_argument("--source", help="for the window: a file or folder, camera:N, demo, or default (first camera, else demo)")
+    p.add_argument("--model", help="for the window: classifier from the catalog")
+    p.add_argument("--backend", help="for the window: onnxruntime or litert")
+    p.add_argument("--detector", help="for the window: face detector")
+    p.add_argument("--record", nargs="?", const="", metavar="DIR", help="for the window: start recording at once (to DIR, or a new session folder)")
     sub = p.add_subparsers(dest="command")
     for name, help_text in COMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
@@ -36,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             from ferdesk.ui.app import run_app
 
-            return run_app(args.source)
+            return run_app(args.source, args.model, args.backend, args.detector, args.record)
         return import_module(f"ferdesk.commands.{args.command}").main(args)
     except FerdeskError as e:
         print(f"ferdesk: error: {e}", file=sys.stderr)

@@ -23,6 +23,7 @@ from ferdesk.types import FrameResult
 
 LEADING_COLUMNS = ["frame", "time_s", "wall_time", "face_id", "x", "y", "w", "h", "score", "label", "confidence"]
 TRAILING_COLUMNS = ["model", "backend"]
+MARKER_COLUMNS = ["frame", "time_s", "wall_time", "label", "text"]
 SESSION_VERSION = 1
 
 
@@ -53,6 +54,7 @@ class SessionRecorder:
         self.faces_logged = 0
         self.frames_dropped = 0
         self.events: list[dict] = []
+        self.markers = 0
         self._first_read: float | None = None
         self._last_result: float | None = None
         self.started_at = time.time()
@@ -93,6 +95,21 @@ class SessionRecorder:
     def mark_first_read(self, t: float | None = None) -> None:
         if self._first_read is None:
             self._first_read = t if t is not None else time.perf_counter()
+
+    def marker(self, frame: int | None, time_s: float | None, label: str, text: str = "") -> None:
+        """A user's marker (a keystroke in the app), appended to markers.csv at once."""
+        path = self.folder / "markers.csv"
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        if not path.exists():
+            w.writerow(MARKER_COLUMNS)
+        w.writerow(["" if frame is None else frame, "" if time_s is None else f"{time_s:.4f}", iso_utc(time.time()), label, text])
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, buf.getvalue().encode("utf-8"))
+        finally:
+            os.close(fd)
+        self.markers += 1
 
     def event(self, kind: str, frame: int | None, **data) -> None:
         """A change during the session (model/backend/detector switch...), kept in session.json."""
@@ -154,6 +171,7 @@ class SessionRecorder:
             "labels": list(self.labels),
             "columns": frames_columns(self.labels),
             "events": self.events,
+            "markers": self.markers,
             **{k: v for k, v in self.meta.items() if k not in ("source", "model", "backend", "detector")},
         }
 

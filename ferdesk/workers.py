@@ -124,6 +124,7 @@ class CaptureWorker(QObject):
 class InferenceWorker(QObject):
     result = Signal(object)        # DisplayResult
     stack_changed = Signal(object)  # StackInfo
+    marker_added = Signal(str)
     error = Signal(str)
     finished = Signal()
 
@@ -138,6 +139,7 @@ class InferenceWorker(QObject):
         self._stack = None
         self._recorder: SessionRecorder | None = None
         self._last_index: int | None = None
+        self._last_time: float | None = None
         self.source_spec = ""
         self.extra_dropped = lambda: 0  # the capture side's own drop count, set by the owner
 
@@ -150,6 +152,9 @@ class InferenceWorker(QObject):
 
     def request_stop_recording(self) -> None:
         self._requests.put(("stop_record", None))
+
+    def request_marker(self, label: str, text: str = "") -> None:
+        self._requests.put(("marker", (label, text)))
 
     def stop(self) -> None:
         self._stop.set()
@@ -183,6 +188,14 @@ class InferenceWorker(QObject):
         elif kind == "stop_record" and self._recorder is not None:
             self._recorder.close()
             self._recorder = None
+        elif kind == "marker":
+            if self._recorder is None:
+                self.error.emit("markers are written to a recording: start recording first (Ctrl+R)")
+            else:
+                label, text = arg
+                self._recorder.marker(self._last_index, self._last_time, label, text)
+                self.marker_added.emit(label)
+            return
         self.stack_changed.emit(self._info())
 
     @Slot()
@@ -205,7 +218,7 @@ class InferenceWorker(QObject):
                     continue
                 frame, capture_ms = item
                 result = self._stack.pipeline.process(frame)
-                self._last_index = frame.index
+                self._last_index, self._last_time = frame.index, frame.time_s
                 dropped = self.slot.dropped + self.extra_dropped()
                 if self._recorder:
                     self._recorder.add(result, self._stack.model, self._stack.backend, dropped_total=dropped)

@@ -58,3 +58,10 @@ def catalog_copy(tmp_path) -> Path:
 
 def read_json(path: Path) -> dict:
     return json.loads(Path(path).read_text())
+
+
+@pytest.fixture(autouse=True)
+def isolated_config(tmp_path, monkeypatch):
+    """Tests never read or write the user's real settings."""
+    monkeypatch.setenv("FERDESK_CONFIG_DIR", str(tmp_path / "config"))
+    return tmp_path / "config"

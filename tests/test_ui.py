@@ -84,3 +84,48 @@ def test_signal_emission_keeps_bool_refcounts():
     for _ in range(200):
         e.fired.emit(1)
     assert sys.getrefcount(True) >= before - 5
+
+
+def test_markers_land_in_the_recording(window, qtbot, tmp_path):
+    qtbot.waitUntil(lambda: window.stack_info is not None and window.frames_shown > 2, timeout=20000)
+    folder = tmp_path / "marked"
+    window.inference.request_recording(folder)
+    qtbot.waitUntil(lambda: window.stack_info.recording is not None, timeout=10000)
+    window.marker_action.trigger()
+    window.inference.request_marker("stimulus", "picture 3 shown")
+    start = window.frames_shown
+    qtbot.waitUntil(lambda: window.frames_shown > start + 3, timeout=20000)
+    window.inference.request_stop_recording()
+    qtbot.waitUntil(lambda: window.stack_info.recording is None, timeout=10000)
+    rows = list(csv.reader(open(folder / "markers.csv")))
+    assert rows[0] == ["frame", "time_s", "wall_time", "label", "text"]
+    assert [r[3:] for r in rows[1:]] == [["marker", ""], ["stimulus", "picture 3 shown"]]
+    assert all(r[0].isdigit() for r in rows[1:])
+    assert json.loads((folder / "session.json").read_text())["markers"] == 2
+
+
+def test_settings_persist_and_a_corrupt_file_is_reset(qtbot, isolated_config):
+    from ferdesk.settings import Settings, settings_path
+
+    w = MainWindow(source="demo", detector="opencv-cascade")
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.stack_info is not None and w.stack_info.detector == "opencv-cascade", timeout=20000)
+    w.shutdown()
+    saved, warning = Settings.load()
+    assert warning is None and saved.detector == "opencv-cascade" and saved.source == "demo"
+
+    settings_path().write_text("{not json")
+    w2 = MainWindow()
+    qtbot.addWidget(w2)
+    assert w2.settings_warning and "unreadable" in w2.settings_warning
+    qtbot.waitUntil(lambda: w2.stack_info is not None, timeout=20000)
+    assert w2.stack_info.detector == "blazeface"
+    w2.shutdown()
+
+
+def test_command_line_record_starts_a_recording(qtbot, tmp_path):
+    w = MainWindow(source="demo", record=str(tmp_path / "cli_rec"))
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.stack_info is not None and w.stack_info.recording is not None, timeout=20000)
+    w.shutdown()
+    assert (tmp_path / "cli_rec" / "frames.csv").exists()

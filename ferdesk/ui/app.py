@@ -4,13 +4,15 @@ from __future__ import annotations
 import sys
 
 
-def run_app(source: str = "default") -> int:
+def run_app(source: str | None = None, model: str | None = None, backend: str | None = None,
+            detector: str | None = None, record: str | None = None) -> int:
+    """Open the window. Options not given come from the saved settings (source: ``default``)."""
     from PySide6.QtWidgets import QApplication
 
     from ferdesk.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("ferdesk")
-    window = MainWindow(source=source)
+    window = MainWindow(source=source, model=model, backend=backend, detector=detector, record=record)
     window.show()
     return app.exec()

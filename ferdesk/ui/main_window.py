@@ -4,27 +4,41 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThread, QTimer
+from PySide6.QtCore import QByteArray, Qt, QThread, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSplitter, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMainWindow, QSplitter, QToolBar, QVBoxLayout, QWidget
 
 from ferdesk.catalog import Catalog
 from ferdesk.commands.models import model_backends
 from ferdesk.detectors import DEFAULT_DETECTOR, detectors
 from ferdesk.engines import engines
 from ferdesk.sources import sources
+from ferdesk.settings import Settings
 from ferdesk.ui.perf_charts import PerfCharts
+from ferdesk.ui.stall import StallMonitor
+from ferdesk.ui.timeline import EmotionTimeline
 from ferdesk.ui.prob_panel import ProbabilityPanel
 from ferdesk.ui.video_view import VideoView
 from ferdesk.workers import CaptureWorker, DisplayResult, FrameSlot, InferenceWorker, SourceInfo, StackInfo
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, source: str = "default", model: str | None = None, backend: str | None = None,
-                 detector: str | None = None, catalog: Catalog | None = None, record: Path | None = None):
+    def __init__(self, source: str | None = None, model: str | None = None, backend: str | None = None,
+                 detector: str | None = None, catalog: Catalog | None = None, record: str | None = None,
+                 settings: Settings | None = None, settings_file: Path | None = None):
+        """Options left as None come from the saved settings; ``record``: None (off), "" (a new
+        session folder) or a folder."""
         super().__init__()
         self.setWindowTitle("ferdesk")
         self.resize(1200, 720)
+        self.settings_file = settings_file
+        if settings is None:
+            settings, self.settings_warning = Settings.load(settings_file)
+        else:
+            self.settings_warning = None
+        self.settings = settings
+        source = source or self._restorable_source(settings.source)
+        model, backend, detector = model or settings.model, backend or settings.backend, detector or settings.detector
         self.catalog = catalog or Catalog.load()
         self.slot = FrameSlot()
         self.latest: DisplayResult | None = None
@@ -39,10 +53,12 @@ class MainWindow(QMainWindow):
         self.video.face_clicked.connect(self._select_face)
         self.probs = ProbabilityPanel()
         self.charts = PerfCharts()
+        self.timeline = EmotionTimeline()
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.addWidget(self.probs)
-        side_layout.addWidget(self.charts, 1)
+        side_layout.addWidget(self.charts, 2)
+        side_layout.addWidget(self.timeline, 1)
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self.video)
         split.addWidget(side)
@@ -60,11 +76,17 @@ class MainWindow(QMainWindow):
         self.inference.result.connect(self._on_result)
         self.inference.stack_changed.connect(self._on_stack)
         self.inference.error.connect(self.show_error)
+        self.inference.marker_added.connect(lambda label: self.statusBar().showMessage(f"marker '{label}' written", 3000))
         self._build_menus()
+        self._restore_layout()
         self._inference_thread.start()
         self.open_source(source)
         if record is not None:
-            self.inference.request_recording(record or None)
+            self.inference.request_recording(Path(record) if record else None)
+        if self.settings_warning:
+            self.show_error(self.settings_warning)
+        self.stall = StallMonitor(parent=self)
+        self.stall.start()
 
         self._video_timer = QTimer(self, interval=33, timeout=self._repaint)
         self._charts_timer = QTimer(self, interval=500, timeout=self._refresh_charts)
@@ -107,10 +129,23 @@ class MainWindow(QMainWindow):
             self.detector_menu.addAction(act)
 
         tools = QToolBar("Recording")
+        tools.setObjectName("recording_toolbar")
         self.addToolBar(tools)
         self.record_action = QAction("Record", self, checkable=True, shortcut=QKeySequence("Ctrl+R"))
         self.record_action.toggled.connect(self._toggle_recording)
         tools.addAction(self.record_action)
+        self.marker_action = QAction("Marker", self, shortcut=QKeySequence("M"))
+        self.marker_action.setToolTip("write a marker into the recording (M; Shift+M asks for a text)")
+        self.marker_action.triggered.connect(lambda: self.inference.request_marker("marker"))
+        tools.addAction(self.marker_action)
+        self.marker_text_action = QAction("Marker with text...", self, shortcut=QKeySequence("Shift+M"))
+        self.marker_text_action.triggered.connect(self._marker_with_text)
+        tools.addAction(self.marker_text_action)
+        temporal = bar.addMenu("&Temporal")
+        off = QAction("off (per-frame labels)", self, checkable=True, checked=True)
+        temporal.addAction(off)
+        none = QAction("on: no temporal model in the catalog yet", self, enabled=False)
+        temporal.addAction(none)
 
     def _fill_source_menu(self) -> None:
         self.source_menu.clear()
@@ -167,6 +202,32 @@ class MainWindow(QMainWindow):
         else:
             self.inference.request_stop_recording()
 
+    def _marker_with_text(self) -> None:
+        text, ok = QInputDialog.getText(self, "Marker", "Text for this marker:")
+        if ok:
+            self.inference.request_marker("marker", text)
+
+    @staticmethod
+    def _restorable_source(saved: str | None) -> str:
+        if not saved or saved in ("default", "demo") or saved.startswith("camera:"):
+            return saved or "default"
+        return saved if Path(saved).exists() else "default"
+
+    def _restore_layout(self) -> None:
+        if self.settings.window_geometry:
+            self.restoreGeometry(QByteArray.fromBase64(self.settings.window_geometry.encode()))
+        if self.settings.window_state:
+            self.restoreState(QByteArray.fromBase64(self.settings.window_state.encode()))
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.source = self.inference.source_spec or s.source
+        if self.stack_info:
+            s.model, s.backend, s.detector = self.stack_info.model, self.stack_info.backend, self.stack_info.detector
+        s.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
+        s.window_state = bytes(self.saveState().toBase64()).decode()
+        s.save(self.settings_file)
+
     def _select_face(self, face_id: int) -> None:
         self.video.selected_id = face_id
 
@@ -215,11 +276,16 @@ class MainWindow(QMainWindow):
             self.frames_shown += 1
             self.video.show_result(shown)
             self.probs.set_labels(shown.labels)
-            self.probs.show_face(self._selected_face())
+            face = self._selected_face()
+            self.probs.show_face(face)
+            self.timeline.set_labels(shown.labels)
+            if face is not None:
+                self.timeline.add(face.label)
             self.charts.add({**shown.timings_ms, "render": (time.perf_counter() - t0) * 1e3})
 
     def _refresh_charts(self) -> None:
         self.charts.refresh()
+        self.timeline.refresh()
         self._update_status()
 
     def _update_status(self) -> None:
@@ -233,6 +299,8 @@ class MainWindow(QMainWindow):
             if s.recording:
                 parts.append(f"recording to {s.recording}")
         parts.append(f"{self.charts.current_fps():.1f} FPS")
+        if hasattr(self, "stall"):
+            parts.append(f"UI stall p99 {self.stall.percentile(99):.0f} ms")
         if self.latest:
             parts.append(f"dropped {self.latest.dropped}")
         self.status.setText("   |   ".join(parts))
@@ -242,6 +310,11 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
+        if getattr(self, "_shut", False):
+            return
+        self._shut = True
+        self.save_settings()
+        self.stall.stop()
         self._video_timer.stop()
         self._charts_timer.stop()
         self.stop_capture()

@@ -1,0 +1,96 @@
+"""Reading recorded sessions back: listing, summaries, and export to other tools' formats."""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from ferdesk.errors import FerdeskError
+
+# py-feat's Fex names for the FER2013 classes, and OpenFace's leading columns.
+FEX_EMOTIONS = {"angry": "anger", "disgust": "disgust", "fear": "fear", "happy": "happiness",
+                "sad": "sadness", "surprise": "surprise", "neutral": "neutral", "contempt": "contempt"}
+OPENFACE_LEADING = ["frame", "face_id", "timestamp", "confidence", "success"]
+
+
+def sessions_root() -> Path:
+    return Path(platformdirs.user_data_dir("ferdesk")) / "sessions"
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    folder: Path
+    started_at: str | None
+    duration_s: float
+    frames: int
+    faces: int
+    face_ids: int
+    label_share: dict[str, float]  # share of logged faces per label
+    model: str | None
+    stopped: bool
+
+
+def read_rows(folder: Path) -> tuple[list[str], list[dict]]:
+    path = Path(folder) / "frames.csv"
+    if not path.exists():
+        raise FerdeskError(f"not a ferdesk session (no frames.csv): {folder}")
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def summarise(folder: Path) -> SessionSummary:
+    folder = Path(folder)
+    meta = {}
+    if (folder / "session.json").exists():
+        try:
+            meta = json.loads((folder / "session.json").read_text())
+        except json.JSONDecodeError:
+            meta = {}
+    _, rows = read_rows(folder)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["label"]] = counts.get(r["label"], 0) + 1
+    times = [float(r["time_s"]) for r in rows]
+    return SessionSummary(
+        folder, meta.get("started_at"), (max(times) - min(times)) if times else 0.0,
+        int(meta.get("frames_processed", len({r["frame"] for r in rows}))), len(rows),
+        len({r["face_id"] for r in rows}), {k: v / len(rows) for k, v in sorted(counts.items())} if rows else {},
+        meta.get("model"), bool(meta.get("stopped_at")),
+    )
+
+
+def list_sessions(root: Path | None = None) -> list[Path]:
+    root = Path(root or sessions_root())
+    if not root.exists():
+        return []
+    return sorted((p for p in root.iterdir() if (p / "frames.csv").exists()), reverse=True)
+
+
+def export(folder: Path, fmt: str, out: Path | None = None) -> Path:
+    """Write the session's frames in py-feat's (``fex``) or OpenFace's (``openface``) column names."""
+    columns, rows = read_rows(folder)
+    probs = [c for c in columns if c.startswith("p_")]
+    if fmt == "fex":
+        header = ["frame", "FaceRectX", "FaceRectY", "FaceRectWidth", "FaceRectHeight", "FaceScore",
+                  *(FEX_EMOTIONS.get(c[2:], c[2:]) for c in probs), "input", "approx_time", "face_id"]
+        convert = lambda r: [r["frame"], r["x"], r["y"], r["w"], r["h"], r["score"], *(r[c] for c in probs),  # noqa: E731
+                             str(Path(folder) / "frames.csv"), r["time_s"], r["face_id"]]
+    elif fmt == "openface":
+        header = [*OPENFACE_LEADING, "face_x", "face_y", "face_width", "face_height", *(c[2:] for c in probs), "label"]
+        convert = lambda r: [int(r["frame"]) + 1, int(r["face_id"]) - 1, r["time_s"], r["score"], 1,  # noqa: E731
+                             r["x"], r["y"], r["w"], r["h"], *(r[c] for c in probs), r["label"]]
+    else:
+        raise FerdeskError(f"unknown export format {fmt!r} (fex, openface)")
+    out = Path(out or Path(folder) / f"frames.{fmt}.csv")
+    try:
+        with open(out, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            w.writerows(convert(r) for r in rows)
+    except OSError as e:
+        raise FerdeskError(f"cannot write {out}: {e.strerror or e}") from None
+    return out

@@ -1,0 +1,43 @@
+import csv
+
+import pytest
+
+from conftest import run_cli
+from ferdesk.sessions import export, list_sessions, summarise
+
+
+@pytest.fixture(scope="module")
+def session(clip, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("s") / "session"
+    r = run_cli("run", "--source", str(clip), "--log", str(folder))
+    assert r.returncode == 0, r.stderr
+    return folder
+
+
+def test_summary_counts_faces_and_label_shares(session):
+    s = summarise(session)
+    assert s.frames == 24 and s.faces >= 40 and s.face_ids >= 2 and s.stopped
+    assert abs(sum(s.label_share.values()) - 1) < 1e-9
+    assert list_sessions(session.parent) == [session]
+
+
+def test_export_fex_uses_py_feat_column_names(session, tmp_path):
+    out = export(session, "fex", tmp_path / "fex.csv")
+    rows = list(csv.DictReader(open(out)))
+    assert {"frame", "FaceRectX", "FaceRectY", "FaceRectWidth", "FaceRectHeight", "FaceScore",
+            "anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral"} <= set(rows[0])
+    original = list(csv.DictReader(open(session / "frames.csv")))
+    assert len(rows) == len(original)
+    assert rows[0]["happiness"] == original[0]["p_happy"] and rows[0]["FaceRectX"] == original[0]["x"]
+
+
+def test_export_openface_leads_with_openface_columns(session, tmp_path):
+    r = run_cli("export", str(session), "--format", "openface", "--out", str(tmp_path / "of.csv"))
+    assert r.returncode == 0, r.stderr
+    header = next(csv.reader(open(tmp_path / "of.csv")))
+    assert header[:5] == ["frame", "face_id", "timestamp", "confidence", "success"]
+
+
+def test_export_of_a_folder_that_is_not_a_session(tmp_path):
+    r = run_cli("export", str(tmp_path), "--format", "fex")
+    assert r.returncode == 2 and "not a ferdesk session" in r.stderr and "Traceback" not in r.stderr
