@@ -129,3 +129,17 @@ def test_command_line_record_starts_a_recording(qtbot, tmp_path):
     qtbot.waitUntil(lambda: w.stack_info is not None and w.stack_info.recording is not None, timeout=20000)
     w.shutdown()
     assert (tmp_path / "cli_rec" / "frames.csv").exists()
+
+
+def test_sessions_panel_lists_summarises_and_exports(qtbot, tmp_path, clip):
+    from conftest import run_cli
+    from ferdesk.ui.sessions_panel import SessionsPanel
+
+    root = tmp_path / "sessions"
+    assert run_cli("run", "--source", str(clip), "--log", str(root / "20260101-120000")).returncode == 0
+    panel = SessionsPanel(root=root)
+    qtbot.addWidget(panel)
+    assert panel.list.count() == 1 and panel.current == root / "20260101-120000"
+    assert "24 frames" in panel.summary.text() and "%" in panel.summary.text()
+    png = panel.export_chart(tmp_path / "chart.png")
+    assert png.stat().st_size > 1000

@@ -11,6 +11,9 @@ def run_app(source: str | None = None, model: str | None = None, backend: str | 
 
     from ferdesk.ui.main_window import MainWindow
 
+    # The UI thread shares the GIL with the capture and inference threads; a 1 ms switch
+    # interval (default 5 ms) hands it back to the UI sooner (measured: lower stall p99).
+    sys.setswitchinterval(0.001)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("ferdesk")
     window = MainWindow(source=source, model=model, backend=backend, detector=detector, record=record)

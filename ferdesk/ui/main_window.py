@@ -18,6 +18,7 @@ from ferdesk.ui.perf_charts import PerfCharts
 from ferdesk.ui.stall import StallMonitor
 from ferdesk.ui.timeline import EmotionTimeline
 from ferdesk.ui.prob_panel import ProbabilityPanel
+from ferdesk.ui.sessions_panel import SessionsPanel
 from ferdesk.ui.video_view import VideoView
 from ferdesk.workers import CaptureWorker, DisplayResult, FrameSlot, InferenceWorker, SourceInfo, StackInfo
 
@@ -46,6 +47,8 @@ class MainWindow(QMainWindow):
         self.source_info: SourceInfo | None = None
         self.stack_info: StackInfo | None = None
         self.errors: list[str] = []
+        self._chart_tick = 0
+        self._painted: DisplayResult | None = None
         self._capture: CaptureWorker | None = None
         self._capture_thread: QThread | None = None
 
@@ -77,6 +80,9 @@ class MainWindow(QMainWindow):
         self.inference.stack_changed.connect(self._on_stack)
         self.inference.error.connect(self.show_error)
         self.inference.marker_added.connect(lambda label: self.statusBar().showMessage(f"marker '{label}' written", 3000))
+        self.sessions = SessionsPanel(parent=self)
+        self.addDockWidget(Qt.BottomDockWidgetArea, self.sessions)
+        self.sessions.hide()
         self._build_menus()
         self._restore_layout()
         self._inference_thread.start()
@@ -89,7 +95,7 @@ class MainWindow(QMainWindow):
         self.stall.start()
 
         self._video_timer = QTimer(self, interval=33, timeout=self._repaint)
-        self._charts_timer = QTimer(self, interval=500, timeout=self._refresh_charts)
+        self._charts_timer = QTimer(self, interval=250, timeout=self._refresh_charts)
         self._video_timer.start()
         self._charts_timer.start()
 
@@ -141,6 +147,11 @@ class MainWindow(QMainWindow):
         self.marker_text_action = QAction("Marker with text...", self, shortcut=QKeySequence("Shift+M"))
         self.marker_text_action.triggered.connect(self._marker_with_text)
         tools.addAction(self.marker_text_action)
+        view = bar.addMenu("&View")
+        sessions_action = self.sessions.toggleViewAction()
+        sessions_action.setText("Sessions panel")
+        sessions_action.setShortcut(QKeySequence("Ctrl+L"))
+        view.addAction(sessions_action)
         temporal = bar.addMenu("&Temporal")
         off = QAction("off (per-frame labels)", self, checkable=True, checked=True)
         temporal.addAction(off)
@@ -245,6 +256,8 @@ class MainWindow(QMainWindow):
         self.source_info = info
 
     def _on_stack(self, info: StackInfo) -> None:
+        if self.stack_info and self.stack_info.recording and not info.recording:
+            self.sessions.refresh()  # a recording just ended
         self.stack_info = info
         for group, value in ((self.model_group, info.model), (self.detector_group, info.detector)):
             for act in group.actions():
@@ -271,7 +284,7 @@ class MainWindow(QMainWindow):
         if shown is None:
             return
         t0 = time.perf_counter()
-        if shown is not getattr(self, "_painted", None):
+        if shown is not self._painted:
             self._painted = shown
             self.frames_shown += 1
             self.video.show_result(shown)
@@ -284,8 +297,13 @@ class MainWindow(QMainWindow):
             self.charts.add({**shown.timings_ms, "render": (time.perf_counter() - t0) * 1e3})
 
     def _refresh_charts(self) -> None:
-        self.charts.refresh()
-        self.timeline.refresh()
+        # 4 Hz, one plot per tick (FPS, latency, timeline + status in turn): each redraw is
+        # a short stall of the UI thread instead of one long one twice a second.
+        self._chart_tick = (self._chart_tick + 1) % 3
+        if self._chart_tick < 2:
+            self.charts.refresh()
+        else:
+            self.timeline.refresh()
         self._update_status()
 
     def _update_status(self) -> None:
