@@ -1,6 +1,6 @@
 """The window's responsiveness: start-up to first frame shown, UI event-loop stall, FPS.
 
-usage: python -m ferdesk.benchmarks.ui [--source demo] [--seconds 20] [--json]
+usage: python -m ferdesk.ui.bench [--source demo] [--seconds 20] [--json]
 
 Runs the real window (any Qt platform: xcb under Xvfb, or offscreen) on a source, then
 reports the time from process start to the first displayed frame, how late a 10 ms UI timer
