@@ -30,11 +30,16 @@ def test_window_shows_demo_frames_with_a_face(window, qtbot):
     assert "FPS" in window.status.text()
 
 
-def test_switching_detector_and_backend_keeps_frames_coming(window, qtbot):
+def test_switching_model_detector_and_backend_keeps_frames_coming(window, qtbot):
     qtbot.waitUntil(lambda: window.stack_info is not None and window.frames_shown > 2, timeout=20000)
+    other = next(m.name for m in window.catalog.by_task("classifier") if m.name != window.stack_info.model)
+    window.inference.request_stack(model=other)
+    qtbot.waitUntil(lambda: window.stack_info.model == other, timeout=20000)
+    checked = [a.data() for a in window.model_group.actions() if a.isChecked()]
+    assert checked == [other]
     window.inference.request_stack(detector="opencv-cascade")
     qtbot.waitUntil(lambda: window.stack_info.detector == "opencv-cascade", timeout=20000)
-    window.inference.request_stack(backend="litert")
+    window.inference.request_stack(model=window.catalog.default("classifier").name, backend="litert")
     qtbot.waitUntil(lambda: window.stack_info.backend == "litert", timeout=20000)
     before = window.frames_shown
     qtbot.waitUntil(lambda: window.frames_shown > before + 3, timeout=20000)
