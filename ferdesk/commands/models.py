@@ -16,8 +16,11 @@ def model_backends(spec) -> dict:
     """Per backend: can this model run on it here, and if not, why."""
     out = {}
     for name, cls in engines:
+        has_file = any(spec.file_for(f) for f in cls.formats)
+        if spec.task == "detector" and not has_file:
+            continue  # detectors without engine files (cascade, dlib) do not use the backends
         ok, why = cls.availability()
-        if not any(spec.file_for(f) for f in cls.formats):
+        if not has_file:
             ok, why = False, f"no {'/'.join(cls.formats)} file for this model"
         out[name] = {"available": ok, **({"reason": why} if not ok else {})}
     if spec.task == "detector" and spec.name in detectors:
@@ -46,8 +49,17 @@ def main(a) -> int:
         return 0
     for r in rows:
         acc = r["metrics"].get("fer2013_publictest_accuracy")
-        avail = ", ".join(f"{b}" if v["available"] else f"{b} (no: {v['reason']})" for b, v in r["backends"].items())
         print(f"{r['name']:<16} {r['task']:<10} {r['size_bytes'] / 1024:8.1f} KB"
               f"{'  acc ' + format(acc, '.2%') if acc is not None else ''}{'  [default]' if r['default'] else ''}")
-        print(f"{'':<16} {avail}")
+        print(f"{'':<16} {where_it_runs(r['backends'])}")
     return 0
+
+
+def where_it_runs(backends: dict) -> str:
+    detector = backends.get("detector")
+    if detector and not detector["available"]:
+        return f"unavailable: {detector['reason']}"
+    engines_ = {b: v for b, v in backends.items() if b != "detector"}
+    if not engines_:
+        return "runs on the CPU (no backend)"
+    return "runs on: " + ", ".join(b if v["available"] else f"{b} (no: {v['reason']})" for b, v in engines_.items())
