@@ -55,7 +55,10 @@ class Classifier:
         if len(crops) == 0:
             return np.zeros((0, len(self.labels)), np.float32)
         out = self.engine.run(self.input.to_tensor(crops))[0].astype(np.float32)
-        return out if self.outputs_probabilities else softmax(out)
+        if not self.outputs_probabilities:
+            return softmax(out)
+        # INT8 graphs may quantise their softmax (steps of 1/256 that do not quite sum to one)
+        return out / np.maximum(out.sum(axis=1, keepdims=True), 1e-12)
 
     def describe(self) -> dict:
         return {"model": self.spec.name, "file": self.file.path.name, "precision": self.file.precision, **self.engine.describe()}

@@ -1,10 +1,13 @@
 """Compressed variants of an exported classifier, each its own catalog entry.
 
 usage: python -m ferdesk.training.compress --name fernet-s [--variants fp16,int8] [--calibration 512]
+           [--arch fernet-s --weights build/train/fernet-s/model.pt]
 
   fp16  ONNX with FP16 weights and compute, FP32 inputs/outputs (onnxconverter-common): half the file.
   int8  ONNX QDQ, static, per-channel INT8 weights and UINT8 activations (onnxruntime.quantization),
         calibrated on FER2013 *Training* faces (never the test split): a quarter of the file.
+        With --arch/--weights also a TFLite file (litert-torch PT2E, per-channel symmetric INT8,
+        the same calibration faces): integer kernels inside, float input and output.
 
 Accuracy and speed are measured afterwards (packaging/measure_models.py, ferdesk bench);
 INT8 is not always faster on x86 without VNNI: it pays in size and on ARM boards.
@@ -49,12 +52,44 @@ def make_int8(src, dst, spec: InputSpec, images: np.ndarray) -> None:
     quant_pre_process(str(src), str(pre))
     graph = onnx.load(str(pre)).graph
     name = graph.input[0].name
-    # the closing softmax stays in float: quantised probabilities come in 1/255 steps
-    keep_float = [n.name for n in graph.node if n.op_type == "Softmax"]
+    # the softmax and everything after it (ensemble/flip averaging) stay in float:
+    # quantised probabilities come in 1/255 steps and no longer sum to one
+    tail = {o for n in graph.node if n.op_type == "Softmax" for o in n.output}
+    keep_float = []
+    for n in graph.node:
+        if n.op_type == "Softmax" or tail.intersection(n.input):
+            keep_float.append(n.name)
+            tail.update(n.output)
     quantize_static(str(pre), str(dst), _Calibration(images, spec, name), quant_format=QuantFormat.QDQ,
                     per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=keep_float)
     pre.unlink()
+
+
+def make_int8_tflite(arch: str, weights, dst, images: np.ndarray) -> None:
+    import litert_torch
+    import torch
+    from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
+    from litert_torch.quantize.quant_config import QuantConfig
+
+    try:
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+    except ImportError:
+        from torch.ao.quantization.quantize_pt2e import convert_pt2e, prepare_pt2e
+    from ferdesk.training.export import WithSoftmax
+    from ferdesk.training.nets import build
+
+    net = build(arch)
+    net.load_state_dict(torch.load(weights, map_location="cpu"))
+    model = WithSoftmax([net]).eval()
+    sample = (torch.rand(1, 1, 48, 48),)
+    quantizer = PT2EQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False))
+    prepared = prepare_pt2e(torch.export.export(model, sample).module(), quantizer)
+    with torch.no_grad():
+        for im in images:
+            prepared(torch.from_numpy(im).float().div(255)[None, None])
+    converted = convert_pt2e(prepared, fold_quantize=False)
+    litert_torch.convert(converted, sample, quant_config=QuantConfig(pt2e_quantizer=quantizer)).export(str(dst))
 
 
 def main(argv=None) -> None:
@@ -63,6 +98,9 @@ def main(argv=None) -> None:
     ap.add_argument("--variants", default="fp16,int8")
     ap.add_argument("--calibration", type=int, default=512, help="FER2013 Training faces for INT8 calibration")
     ap.add_argument("--data", default=str(DEFAULT_DATA / "fer2013_training.npz"))
+    ap.add_argument("--arch", help="with --weights: also make the INT8 TFLite file")
+    ap.add_argument("--weights", help="the PyTorch state dict the FP32 model was exported from")
+    ap.add_argument("--default", metavar="VARIANT", help="make this variant the default classifier")
     a = ap.parse_args(argv)
     doc = json.loads(CATALOG_PATH.read_text())
     base = next(m for m in doc["models"] if m["name"] == a.name)
@@ -82,13 +120,27 @@ def main(argv=None) -> None:
             how = f"onnxruntime quantize_static QDQ, per-channel INT8 weights, UINT8 activations, MinMax on {a.calibration} FER2013 Training faces"
         else:
             raise SystemExit(f"unknown variant {variant}")
+        paths = [dst]
+        if variant == "int8" and a.weights:
+            tfl = dst.with_suffix(".tflite")
+            make_int8_tflite(a.arch, a.weights, tfl, images)
+            paths.append(tfl)
+            how += "; TFLite: litert-torch PT2E per-channel symmetric INT8 on the same faces, float input/output"
         entry = copy.deepcopy(base)
         entry.pop("default", None)
-        f = {"format": "onnx", "path": f"{a.name}/{dst.name}", "precision": variant,
-             "size_bytes": dst.stat().st_size, "sha256": file_digest(dst)}
-        entry.update(name=name, files=[f], file=f["path"], format="onnx", size_bytes=f["size_bytes"], metrics={},
+        files = [{"format": p.suffix[1:], "path": f"{a.name}/{p.name}", "precision": variant,
+                  "size_bytes": p.stat().st_size, "sha256": file_digest(p)} for p in paths]
+        f = files[0]
+        entry.update(name=name, files=files, file=f["path"], format="onnx", size_bytes=f["size_bytes"], metrics={},
                      compressed_from=a.name, compression=how,
-                     provenance=base["provenance"] + f"; then python -m ferdesk.training.compress --name {a.name} --variants {variant}")
+                     provenance=base["provenance"] + f"; then python -m ferdesk.training.compress --name {a.name} --variants {variant}"
+                     + (f" --arch {a.arch} --weights {a.weights}" if a.weights and variant == "int8" else ""))
+        if a.default == variant:
+            for m in doc["models"]:
+                if m["task"] == "classifier":
+                    m.pop("default", None)
+            entry["default"] = True
+            entry["provenance"] += f" --default {variant}"
         doc["models"] = [m for m in doc["models"] if m["name"] != name]
         doc["models"].insert(doc["models"].index(base) + 1, entry)
         print(f"{name}: {f['size_bytes']} bytes")

@@ -36,7 +36,7 @@ class WithSoftmax(nn.Module):
     def forward(self, x):
         views = [x, torch.flip(x, dims=[3])] if self.flip else [x]
         probs = [torch.softmax(net(v), dim=1) for net in self.nets for v in views]
-        return torch.stack(probs).mean(0)
+        return probs[0] if len(probs) == 1 else torch.stack(probs).mean(0)
 
 
 def export_onnx(model: nn.Module, path: Path) -> None:
