@@ -49,6 +49,7 @@ def main() -> int:
         w.inference.request_stop_recording()
         wait(app, 1000)
         w.sessions.refresh()
+        w.resize(1280, 1000)
         w.sessions.show()
         wait(app, 1500)
         w.grab().save(str(DOCS / "sessions-panel.png"))

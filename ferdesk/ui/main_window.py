@@ -79,7 +79,8 @@ class MainWindow(QMainWindow):
         self.inference.result.connect(self._on_result)
         self.inference.stack_changed.connect(self._on_stack)
         self.inference.error.connect(self.show_error)
-        self.inference.marker_added.connect(lambda label: self.statusBar().showMessage(f"marker '{label}' written", 3000))
+        # bound methods of the window, so Qt queues them onto the UI thread (a lambda would run in the worker's)
+        self.inference.marker_added.connect(self._on_marker)
         self.sessions = SessionsPanel(parent=self)
         self.addDockWidget(Qt.BottomDockWidgetArea, self.sessions)
         self.sessions.hide()
@@ -251,6 +252,9 @@ class MainWindow(QMainWindow):
     # -- signals from the workers ------------------------------------------------------------------
     def _on_result(self, shown: DisplayResult) -> None:
         self.latest = shown
+
+    def _on_marker(self, label: str) -> None:
+        self.statusBar().showMessage(f"marker '{label}' written", 3000)
 
     def _on_opened(self, info: SourceInfo) -> None:
         self.source_info = info

@@ -35,6 +35,7 @@ class PerfCharts(QWidget):
         self.lat_plot.addLegend(offset=(5, 5))
         self.lat_plot.setLabel("bottom", "s ago")
         for plot in (self.fps_plot, self.lat_plot):
+            plot.setMinimumHeight(110)
             plot.setXRange(-window_s, 0, padding=0)
             plot.enableAutoRange(x=False)
             plot.setMouseEnabled(x=False, y=False)

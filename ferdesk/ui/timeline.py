@@ -23,6 +23,7 @@ class EmotionTimeline(pg.PlotWidget):
         self._labels: tuple[str, ...] = ()
         self._current: str | None = None
         self._items: list[pg.ScatterPlotItem] = []
+        self.setMinimumHeight(130)
         self.setLabel("bottom", "s ago")
         self.setXRange(-window_s, 0, padding=0)
         self.enableAutoRange(x=False, y=False)
