@@ -14,10 +14,11 @@ import numpy as np
 from ferdesk.classifier import Classifier
 from ferdesk.crop import crop_faces
 from ferdesk.detectors import Detector
+from ferdesk.temporal import NoTemporal, TemporalHead
 from ferdesk.tracking import IouTracker
 from ferdesk.types import Detection, FaceResult, Frame, FrameResult
 
-STAGES = ("detect", "track", "crop", "classify")
+STAGES = ("detect", "track", "crop", "classify", "temporal")
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,13 @@ class Located:
 
 
 class Pipeline:
-    def __init__(self, detector: Detector, classifier: Classifier, tracker: IouTracker | None = None, align: bool = True):
+    def __init__(self, detector: Detector, classifier: Classifier, tracker: IouTracker | None = None, align: bool = True,
+                 temporal: TemporalHead | None = None):
         self.detector = detector
         self.classifier = classifier
         self.tracker = tracker or IouTracker()
         self.align = align
+        self.temporal = temporal or NoTemporal()
 
     def set_detector(self, detector: Detector) -> None:
         self.detector = detector
@@ -60,7 +63,9 @@ class Pipeline:
     def classify(self, located: Located) -> FrameResult:
         t0 = time.perf_counter()
         probs = self.classifier.classify(located.crops)
-        classify_ms = (time.perf_counter() - t0) * 1e3
+        t1 = time.perf_counter()
+        probs = self.temporal.update(located.face_ids, probs)
+        t2 = time.perf_counter()
         labels = self.classifier.labels
         faces = tuple(
             FaceResult(fid, tuple(float(v) for v in d.box), d.score, tuple(float(p) for p in pr),
@@ -68,7 +73,10 @@ class Pipeline:
             for fid, d, pr in zip(located.face_ids, located.detections, probs)
         )
         f = located.frame
-        return FrameResult(f.index, f.time_s, f.wall_time, f.size, faces, {**located.timings_ms, "classify": classify_ms})
+        timings = {**located.timings_ms, "classify": (t1 - t0) * 1e3}
+        if not isinstance(self.temporal, NoTemporal):
+            timings["temporal"] = (t2 - t1) * 1e3
+        return FrameResult(f.index, f.time_s, f.wall_time, f.size, faces, timings)
 
     def process(self, frame: Frame) -> FrameResult:
         return self.classify(self.locate(frame))

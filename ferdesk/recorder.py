@@ -114,7 +114,7 @@ class SessionRecorder:
     def event(self, kind: str, frame: int | None, **data) -> None:
         """A change during the session (model/backend/detector switch...), kept in session.json."""
         self.events.append({"event": kind, "frame": frame, "wall_time": iso_utc(time.time()), **data})
-        self.meta.update({k: v for k, v in data.items() if k in ("model", "backend", "detector")})
+        self.meta.update({k: v for k, v in data.items() if k in ("model", "backend", "detector", "temporal")})
 
     def add(self, result: FrameResult, model: str, backend: str, dropped_total: int | None = None) -> None:
         self.mark_first_read()

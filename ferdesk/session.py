@@ -7,6 +7,7 @@ from ferdesk.catalog import Catalog
 from ferdesk.classifier import Classifier
 from ferdesk.detectors import DEFAULT_DETECTOR, load_detector
 from ferdesk.pipeline import Pipeline
+from ferdesk.temporal import make_temporal
 
 
 @dataclass
@@ -26,11 +27,15 @@ class Stack:
     def detector(self) -> str:
         return self.pipeline.detector.name
 
+    @property
+    def temporal(self) -> str:
+        return self.pipeline.temporal.name
+
 
 def build_stack(model: str | None = None, backend: str | None = None, detector: str | None = None,
-                threads: int = 2, align: bool = True, catalog: Catalog | None = None) -> Stack:
+                threads: int = 2, align: bool = True, catalog: Catalog | None = None, temporal: str | None = None) -> Stack:
     catalog = catalog or Catalog.load()
     spec = catalog.get(model) if model else catalog.default("classifier")
     classifier = Classifier(spec, backend=backend, threads=threads)
     det = load_detector(detector or DEFAULT_DETECTOR, catalog, threads=threads)
-    return Stack(catalog, Pipeline(det, classifier, align=align))
+    return Stack(catalog, Pipeline(det, classifier, align=align, temporal=make_temporal(temporal)))

@@ -72,6 +72,7 @@ class StackInfo:
     model: str
     backend: str
     detector: str
+    temporal: str
     recording: str | None
 
 
@@ -129,10 +130,10 @@ class InferenceWorker(QObject):
     finished = Signal()
 
     def __init__(self, slot: FrameSlot, model: str | None = None, backend: str | None = None,
-                 detector: str | None = None, threads: int = 2):
+                 detector: str | None = None, threads: int = 2, temporal: str | None = None):
         super().__init__()
         self.slot = slot
-        self._wanted = {"model": model, "backend": backend, "detector": detector}
+        self._wanted = {"model": model, "backend": backend, "detector": detector, "temporal": temporal}
         self.threads = threads
         self._requests: queue.Queue = queue.Queue()
         self._stop = threading.Event()
@@ -161,14 +162,15 @@ class InferenceWorker(QObject):
 
     # -- worker thread ---------------------------------------------------------------------------
     def _info(self) -> StackInfo:
-        return StackInfo(self._stack.model, self._stack.backend, self._stack.detector,
+        return StackInfo(self._stack.model, self._stack.backend, self._stack.detector, self._stack.temporal,
                          str(self._recorder.folder) if self._recorder else None)
 
     def _apply(self, kind: str, arg) -> None:
         if kind == "stack":
             wanted = {**self._wanted, **arg}
             try:
-                new = build_stack(wanted["model"], wanted["backend"], wanted["detector"], threads=self.threads)
+                new = build_stack(wanted["model"], wanted["backend"], wanted["detector"], threads=self.threads,
+                                  temporal=wanted["temporal"])
             except FerdeskError as e:
                 self.error.emit(str(e))
                 return
@@ -177,10 +179,11 @@ class InferenceWorker(QObject):
                 return
             self._wanted, self._stack = wanted, new
             if self._recorder:
-                self._recorder.event("switch", self._last_index, model=new.model, backend=new.backend, detector=new.detector)
+                self._recorder.event("switch", self._last_index, model=new.model, backend=new.backend,
+                                     detector=new.detector, temporal=new.temporal)
         elif kind == "record" and self._recorder is None and self._stack is not None:
             meta = {"source": self.source_spec, "model": self._stack.model, "backend": self._stack.backend,
-                    "detector": self._stack.detector}
+                    "detector": self._stack.detector, "temporal": self._stack.temporal}
             try:
                 self._recorder = SessionRecorder(arg or default_session_dir(), self._stack.pipeline.classifier.labels, meta).open()
             except FerdeskError as e:

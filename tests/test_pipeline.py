@@ -55,3 +55,29 @@ def test_tracker_keeps_ids_through_motion_and_short_misses():
     tr.update([])
     tr.update([])
     assert tr.update([(22, 15, 100, 100)]) == [3]                        # gone too long: new id
+
+
+def test_ema_temporal_head_smooths_per_face_and_forgets_lost_faces():
+    from ferdesk.temporal import make_temporal
+
+    head = make_temporal("ema")
+    a, b = np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]])
+    assert np.allclose(head.update((1,), a), a)                     # a new face starts from its frame
+    smoothed = head.update((1,), b)
+    assert np.allclose(smoothed, head.alpha * b + (1 - head.alpha) * a)
+    assert np.allclose(head.update((2,), b), b)                     # face 1 gone, face 2 new
+    assert np.allclose(head.update((1,), a), a)                     # face 1 forgotten: starts again
+    assert np.allclose(make_temporal("off").update((1,), a), a)
+
+
+def test_run_with_temporal_ema_reports_the_stage(clip):
+    import json
+
+    from conftest import run_cli
+
+    r = run_cli("run", "--source", str(clip), "--no-log", "--temporal", "ema", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["temporal"] == "ema" and "temporal" in out["latency_ms"]
+    bad = run_cli("run", "--source", str(clip), "--no-log", "--temporal", "nope")
+    assert bad.returncode == 2 and "unknown temporal mode 'nope'" in bad.stderr

@@ -41,6 +41,8 @@ def test_switching_model_detector_and_backend_keeps_frames_coming(window, qtbot)
     qtbot.waitUntil(lambda: window.stack_info.detector == "opencv-cascade", timeout=20000)
     window.inference.request_stack(model=window.catalog.default("classifier").name, backend="litert")
     qtbot.waitUntil(lambda: window.stack_info.backend == "litert", timeout=20000)
+    window.inference.request_stack(temporal="ema")
+    qtbot.waitUntil(lambda: window.stack_info.temporal == "ema", timeout=20000)
     before = window.frames_shown
     qtbot.waitUntil(lambda: window.frames_shown > before + 3, timeout=20000)
     assert not window.errors

@@ -4,7 +4,8 @@ For each clip (OUT.mp4 + OUT.json), in one run and back to back:
   * ``ferdesk run --source OUT.mp4 --log ... --json`` for each detector asked for, then the
     log is scored against the ground truth (IoU >= 0.3, as peer_fer.py does);
   * ``peer_fer.py OUT`` under ``--peer-python`` (a venv with fer + tensorflow-cpu), when given.
-Also counts boxes beyond the one real face over 300 frames of the demo source (a public-domain
+Flicker: label changes per pasted face over the frames it is held (10 in make_clip.py). Also
+counts boxes beyond the one real face over 300 frames of the demo source (a public-domain
 portrait), a check on false faces in a real photo.
 
 usage: python -m ferdesk.benchmarks.clips CLIP [CLIP ...] [--detector blazeface ...] [--model M]
@@ -38,6 +39,7 @@ def score_log(log: Path, truth: dict) -> dict:
             rows.setdefault(int(r["frame"]), []).append(r)
     names = truth["classes"]
     tp = correct = n = 0
+    held: dict[tuple, list[str]] = {}  # one pasted face over the frames it is held -> labels given
     for index, gt in enumerate(truth["frames"]):
         found = rows.get(index, [])
         boxes = [tuple(float(r[k]) for k in "xywh") for r in found]
@@ -46,14 +48,18 @@ def score_log(log: Path, truth: dict) -> dict:
             n += 1
             if boxes and ious[gi].max() >= 0.3:
                 tp += 1
-                correct += found[int(ious[gi].argmax())]["label"] == names[g["label"]]
-    return {"recall": tp / n, "acc_detected": correct / max(tp, 1), "e2e_acc": correct / n, "faces": n}
+                label = found[int(ious[gi].argmax())]["label"]
+                correct += label == names[g["label"]]
+                held.setdefault((g["index"], index // 10, gi), []).append(label)
+    changes = [sum(a != b for a, b in zip(labels, labels[1:])) for labels in held.values()]
+    return {"recall": tp / n, "acc_detected": correct / max(tp, 1), "e2e_acc": correct / n, "faces": n,
+            "flicker": sum(changes) / max(len(changes), 1)}
 
 
-def run_ferdesk(clip: Path, detector: str, model: str | None) -> dict:
+def run_ferdesk(clip: Path, detector: str, model: str | None, temporal: str = "off") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "ferdesk", "run", "--source", f"{clip}.mp4", "--detector", detector,
-               "--log", f"{tmp}/log", "--json"] + (["--model", model] if model else [])
+               "--log", f"{tmp}/log", "--json", "--temporal", temporal] + (["--model", model] if model else [])
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         summary = json.loads(out.stdout)
         scores = score_log(Path(tmp) / "log", json.loads(Path(f"{clip}.json").read_text()))
@@ -81,6 +87,7 @@ def main(argv=None) -> int:
     ap.add_argument("clips", nargs="+", type=Path, help="clip prefixes (OUT for OUT.mp4 + OUT.json)")
     ap.add_argument("--detector", action="append")
     ap.add_argument("--model")
+    ap.add_argument("--temporal", action="append", help="off (default), ema; repeatable")
     ap.add_argument("--peer-python")
     ap.add_argument("--bench-dir", type=Path, default=ROOT.parent / "shared" / "bench")
     ap.add_argument("--json", action="store_true")
@@ -89,26 +96,26 @@ def main(argv=None) -> int:
     rows = []
     for clip in a.clips:
         peer = run_peer(clip, a.peer_python, a.bench_dir) if a.peer_python else None
-        for det in detectors:
-            r = run_ferdesk(clip, det, a.model)
-            rows.append({"clip": clip.name, "detector": det, "model": r["model"], "backend": r["backend"],
+        for det, temporal in [(d, t) for d in detectors for t in (a.temporal or ["off"])]:
+            r = run_ferdesk(clip, det, a.model, temporal)
+            rows.append({"clip": clip.name, "detector": det, "temporal": temporal, "model": r["model"], "backend": r["backend"],
                          "fps": r["fps"], "peer_fps": peer["fps"] if peer else None,
                          "fps_ratio": r["fps"] / peer["fps"] if peer else None,
                          "recall": r["recall"], "peer_recall": peer["recall"] if peer else None,
                          "acc_detected": r["acc_detected"], "peer_acc_detected": peer["acc_detected"] if peer else None,
                          "e2e_acc": r["e2e_acc"], "peer_e2e_acc": peer["e2e_acc"] if peer else None,
-                         "peak_rss_mb": r["peak_rss_mb"]})
+                         "flicker": r["flicker"], "peak_rss_mb": r["peak_rss_mb"]})
     extra = {det: demo_extra_boxes(det) for det in detectors}
     if a.json:
         print(json.dumps({"rows": rows, "demo_extra_boxes_per_300_frames": extra}, indent=2))
         return 0
     f = lambda v, spec: "-" if v is None else format(v, spec)  # noqa: E731
-    print("| clip | detector | model | FPS | fer FPS | ratio | recall | fer recall | acc (detected) | fer acc (detected) | e2e acc | fer e2e acc | peak RSS MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| clip | detector | temporal | model | FPS | fer FPS | ratio | recall | fer recall | acc (detected) | fer acc (detected) | e2e acc | fer e2e acc | flicker | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['clip']} | {r['detector']} | {r['model']} | {r['fps']:.1f} | {f(r['peer_fps'], '.1f')} | {f(r['fps_ratio'], '.1f')}x "
+        print(f"| {r['clip']} | {r['detector']} | {r['temporal']} | {r['model']} | {r['fps']:.1f} | {f(r['peer_fps'], '.1f')} | {f(r['fps_ratio'], '.1f')}x "
               f"| {r['recall']:.3f} | {f(r['peer_recall'], '.3f')} | {r['acc_detected']:.3f} | {f(r['peer_acc_detected'], '.3f')} "
-              f"| {r['e2e_acc']:.3f} | {f(r['peer_e2e_acc'], '.3f')} | {r['peak_rss_mb']:.0f} |")
+              f"| {r['e2e_acc']:.3f} | {f(r['peer_e2e_acc'], '.3f')} | {r['flicker']:.2f} | {r['peak_rss_mb']:.0f} |")
     print()
     for det, n in extra.items():
         print(f"{det}: {n} boxes beyond the real face in 300 demo frames")

@@ -32,11 +32,12 @@ def add_arguments(p) -> None:
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("--threads", type=int, default=1, help="CPU threads per model (default 1: the stages already run in parallel)")
     p.add_argument("--no-align", action="store_true", help="do not roll-align crops on the eyes")
+    p.add_argument("--temporal", default="off", help="per-face smoothing over time: off (default) or ema")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
 def main(a) -> int:
-    stack = build_stack(a.model, a.backend, a.detector, threads=a.threads, align=not a.no_align)
+    stack = build_stack(a.model, a.backend, a.detector, threads=a.threads, align=not a.no_align, temporal=a.temporal)
     source = make_source(a.source, realtime=a.realtime)
     source.open()
     stop = {"requested": False}
@@ -49,6 +50,7 @@ def main(a) -> int:
     recorder = None
     if not a.no_log:
         meta = {"source": a.source, "model": stack.model, "backend": stack.backend, "detector": stack.detector,
+                "temporal": stack.temporal,
                 "classifier": stack.pipeline.classifier.describe(), "detector_info": stack.pipeline.detector.describe(),
                 "source_fps": source.fps}
         recorder = SessionRecorder(a.log or default_session_dir(), stack.pipeline.classifier.labels, meta).open()
@@ -78,6 +80,7 @@ def main(a) -> int:
     processing_s = t_last - t_first
     summary = {
         "source": source.describe(), "model": stack.model, "backend": stack.backend, "detector": stack.detector,
+        "temporal": stack.temporal,
         "frames_processed": frames, "frames_dropped": runner.frames_dropped, "faces": faces,
         "processing_s": round(processing_s, 3), "fps": round(frames / processing_s, 2) if processing_s > 0 else 0.0,
         "latency_ms": {k: {q: round(v, 2) for q, v in d.items()} for k, d in stats.percentiles().items()},

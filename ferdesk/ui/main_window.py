@@ -154,10 +154,13 @@ class MainWindow(QMainWindow):
         sessions_action.setShortcut(QKeySequence("Ctrl+L"))
         view.addAction(sessions_action)
         temporal = bar.addMenu("&Temporal")
-        off = QAction("off (per-frame labels)", self, checkable=True, checked=True)
-        temporal.addAction(off)
-        none = QAction("on: no temporal model in the catalog yet", self, enabled=False)
-        temporal.addAction(none)
+        self.temporal_group = QActionGroup(self)
+        for name, text in (("off", "off (per-frame probabilities)"), ("ema", "moving average per face (EMA)")):
+            act = QAction(text, self, checkable=True, data=name)
+            act.triggered.connect(lambda _=False, n=name: self.inference.request_stack(temporal=n))
+            self.temporal_group.addAction(act)
+            temporal.addAction(act)
+        temporal.addAction(QAction("TT-LSTM: no temporal model in the catalog yet", self, enabled=False))
 
     def _fill_source_menu(self) -> None:
         self.source_menu.clear()
@@ -263,7 +266,8 @@ class MainWindow(QMainWindow):
         if self.stack_info and self.stack_info.recording and not info.recording:
             self.sessions.refresh()  # a recording just ended
         self.stack_info = info
-        for group, value in ((self.model_group, info.model), (self.detector_group, info.detector)):
+        for group, value in ((self.model_group, info.model), (self.detector_group, info.detector),
+                             (self.temporal_group, info.temporal)):
             for act in group.actions():
                 act.setChecked(act.data() == value)
         self._update_backend_menu()
@@ -317,7 +321,8 @@ class MainWindow(QMainWindow):
             parts.append(f"{i.description}  {i.width}x{i.height}" + (f" @ {i.fps:.0f} fps" if i.fps else ""))
         if self.stack_info:
             s = self.stack_info
-            parts.append(f"model {s.model} on {s.backend}, detector {s.detector}")
+            parts.append(f"model {s.model} on {s.backend}, detector {s.detector}"
+                         + (f", temporal {s.temporal}" if s.temporal != "off" else ""))
             if s.recording:
                 parts.append(f"recording to {s.recording}")
         parts.append(f"{self.charts.current_fps():.1f} FPS")
