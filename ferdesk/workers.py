@@ -78,6 +78,7 @@ class StackInfo:
 
 class CaptureWorker(QObject):
     opened = Signal(object)    # SourceInfo
+    ended = Signal(str)        # the source ran out of frames (end of a file or folder)
     error = Signal(str)
     finished = Signal()
 
@@ -107,6 +108,7 @@ class CaptureWorker(QObject):
                 t0 = time.perf_counter()
                 frame = source.read()
                 if frame is None:
+                    self.ended.emit(f"end of {source.describe()}")
                     break
                 if first:
                     h, w = frame.image.shape[:2]

@@ -150,3 +150,11 @@ def test_sessions_panel_lists_summarises_and_exports(qtbot, tmp_path, clip):
     assert "24 frames" in panel.summary.text() and "%" in panel.summary.text()
     png = panel.export_chart(tmp_path / "chart.png")
     assert png.stat().st_size > 1000
+
+
+def test_end_of_a_video_is_said_in_the_window(qtbot, clip):
+    w = MainWindow(source=str(clip))
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: "end of video" in w.video.message, timeout=30000)
+    assert w.frames_shown >= 1 and not w.errors
+    w.shutdown()

@@ -201,6 +201,7 @@ class MainWindow(QMainWindow):
         self._capture_thread.started.connect(self._capture.run)
         self._capture.opened.connect(self._on_opened)
         self._capture.error.connect(self.show_error)
+        self._capture.ended.connect(self._on_ended)
         self._capture.finished.connect(self._capture_thread.quit)
         self._capture_thread.start()
 
@@ -255,6 +256,11 @@ class MainWindow(QMainWindow):
     # -- signals from the workers ------------------------------------------------------------------
     def _on_result(self, shown: DisplayResult) -> None:
         self.latest = shown
+
+    def _on_ended(self, message: str) -> None:
+        self.video.message = f"{message} (Source menu to open another)"
+        self.statusBar().showMessage(message, 10000)
+        self.video.update()
 
     def _on_marker(self, label: str) -> None:
         self.statusBar().showMessage(f"marker '{label}' written", 3000)
