@@ -1,0 +1,57 @@
+"""TT layers (training extra): exact against their dense reconstruction, and exported to ONNX."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the TT layers need the training extra (torch)")
+from ferdesk.training.tt import TTLinear, TTLSTMCell  # noqa: E402
+
+
+def test_tt_linear_equals_its_dense_matrix():
+    torch.manual_seed(0)
+    layer = TTLinear([4, 8, 4], [2, 3, 5], [3, 2])
+    x = torch.randn(6, 128)
+    dense = x @ layer.to_dense() + layer.bias
+    assert torch.allclose(layer(x), dense, atol=1e-5)
+    assert layer(torch.randn(2, 3, 128)).shape == (2, 3, 30)   # extra batch dimensions
+
+
+def test_tt_linear_counts_and_compresses():
+    layer = TTLinear([8, 8, 8, 8], [4, 4, 4, 4], [4, 4, 4])
+    cores = 1 * 8 * 4 * 4 + 4 * 8 * 4 * 4 + 4 * 8 * 4 * 4 + 4 * 8 * 4 * 1
+    assert layer.tt_params() == cores + 256
+    assert layer.dense_params() == 4096 * 256 + 256
+    assert layer.dense_params() / layer.tt_params() > 200
+
+
+def test_tt_lstm_cell_matches_a_dense_lstm_with_the_same_weights():
+    torch.manual_seed(1)
+    cell = TTLSTMCell([4, 4, 8], [2, 4, 4], [3, 3])
+    ref = torch.nn.LSTMCell(128, 32)
+    with torch.no_grad():
+        ref.weight_ih.copy_(cell.x2h.to_dense().T)
+        ref.bias_ih.copy_(cell.x2h.bias)
+        ref.weight_hh.copy_(cell.h2h.weight)
+        ref.bias_hh.zero_()
+    x, h, c = torch.randn(5, 128), torch.randn(5, 32), torch.randn(5, 32)
+    h1, c1 = cell(x, h, c)
+    h2, c2 = ref(x, (h, c))
+    assert torch.allclose(h1, h2, atol=1e-5) and torch.allclose(c1, c2, atol=1e-5)
+    assert cell.sequence(torch.randn(2, 7, 128)).shape == (2, 7, 32)
+    assert cell.dense_params() == 128 * 128 + 32 * 128 + 128
+
+
+def test_tt_lstm_cell_exports_to_onnx_with_only_the_cores(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    torch.manual_seed(2)
+    cell = TTLSTMCell([8, 8, 8, 8], [4, 4, 4, 2], [4, 4, 4], hidden_ranks=[4, 4, 4]).eval()
+    args = (torch.randn(3, 4096), torch.zeros(3, 128), torch.zeros(3, 128))
+    path = tmp_path / "cell.onnx"
+    torch.onnx.export(cell, args, str(path), input_names=["x", "h", "c"], output_names=["h1", "c1"],
+                      dynamic_axes={n: {0: "batch"} for n in ("x", "h", "c", "h1", "c1")}, opset_version=17, dynamo=False)
+    sess = ort.InferenceSession(str(path))
+    got = sess.run(None, {"x": args[0].numpy(), "h": args[1].numpy(), "c": args[2].numpy()})
+    want = cell(*args)
+    assert np.allclose(got[0], want[0].detach().numpy(), atol=1e-5)
+    dense_bytes = cell.dense_params() * 4
+    assert path.stat().st_size < dense_bytes / 50, "the file stores the cores, not the dense matrices"
