@@ -267,6 +267,7 @@ class MainWindow(QMainWindow):
 
     def _on_opened(self, info: SourceInfo) -> None:
         self.source_info = info
+        self.video.message = ""  # "opening ..." or an earlier source's message
 
     def _on_stack(self, info: StackInfo) -> None:
         if self.stack_info and self.stack_info.recording and not info.recording:

@@ -43,7 +43,6 @@ class VideoView(QWidget):
             self._image = QImage(rgb.data, size[0], size[1], 3 * size[0], QImage.Format_RGB888).copy()
             self._source_size = (w, h)
             self._shown = shown
-            self.message = ""
         self.update()
 
     def _geometry(self) -> tuple[float, float, float]:
