@@ -18,9 +18,6 @@ from ferdesk.temporal import NoTemporal, TemporalHead
 from ferdesk.tracking import IouTracker
 from ferdesk.types import Detection, FaceResult, Frame, FrameResult
 
-STAGES = ("detect", "track", "crop", "classify", "temporal")
-
-
 @dataclass(frozen=True)
 class Located:
     """The first stage's output for one frame: faces found, their ids and their crops."""
@@ -40,13 +37,6 @@ class Pipeline:
         self.tracker = tracker or IouTracker()
         self.align = align
         self.temporal = temporal or NoTemporal()
-
-    def set_detector(self, detector: Detector) -> None:
-        self.detector = detector
-        self.tracker.reset()
-
-    def set_classifier(self, classifier: Classifier) -> None:
-        self.classifier = classifier
 
     def locate(self, frame: Frame) -> Located:
         t0 = time.perf_counter()

@@ -55,9 +55,6 @@ class PerfCharts(QWidget):
             self._frame_times.popleft()
         return len(self._frame_times) / 2.0
 
-    def latest_means(self) -> dict[str, float]:
-        return {stage: s[-1][1] for stage, s in self._series.items() if s}
-
     def refresh(self) -> None:
         """Collect the samples since the last call; redraw one of the two plots (they alternate,
         so each call costs the UI thread half as much)."""
