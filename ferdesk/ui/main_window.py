@@ -73,9 +73,7 @@ class MainWindow(QMainWindow):
 
         self.inference = InferenceWorker(self.slot, model, backend, detector)
         self.inference.extra_dropped = lambda: self._capture.source_dropped if self._capture else 0
-        self._inference_thread = QThread(self)
-        self.inference.moveToThread(self._inference_thread)
-        self._inference_thread.started.connect(self.inference.run)
+        self._inference_thread = self._thread_for(self.inference)
         self.inference.result.connect(self._on_result)
         self.inference.stack_changed.connect(self._on_stack)
         self.inference.error.connect(self.show_error)
@@ -190,15 +188,20 @@ class MainWindow(QMainWindow):
             act.setChecked(act.data() == self.stack_info.backend)
 
     # -- actions --------------------------------------------------------------------------------
+    def _thread_for(self, worker) -> QThread:
+        """A QThread (not started) that runs ``worker.run`` once started."""
+        thread = QThread(self)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        return thread
+
     def open_source(self, spec: str) -> None:
         self.stop_capture()
         self.source_info = None
         self.video.message = f"opening {spec}..."
         self._capture = CaptureWorker(spec, self.slot, realtime=True)
         self.inference.source_spec = spec
-        self._capture_thread = QThread(self)
-        self._capture.moveToThread(self._capture_thread)
-        self._capture_thread.started.connect(self._capture.run)
+        self._capture_thread = self._thread_for(self._capture)
         self._capture.opened.connect(self._on_opened)
         self._capture.error.connect(self.show_error)
         self._capture.ended.connect(self._on_ended)
