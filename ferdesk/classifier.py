@@ -43,6 +43,7 @@ class Classifier:
         self.engine = engine_cls(self.file.path, threads=threads)
         self.labels = spec.labels
         self.outputs_probabilities = spec.get("output", "probabilities") == "probabilities"
+        self.feature_size = int((spec.get("features") or {}).get("size", 0))
         if warmup:
             self.engine.warmup()
 
@@ -50,15 +51,32 @@ class Classifier:
     def size(self) -> tuple[int, int]:
         return self.input.width, self.input.height
 
+    @property
+    def has_features(self) -> bool:
+        return self.feature_size > 0
+
     def classify(self, crops: np.ndarray) -> np.ndarray:
         """(N, H, W) uint8 gray crops -> (N, C) probabilities."""
+        return self.classify_with_features(crops)[0]
+
+    def classify_with_features(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(N, H, W) uint8 gray crops -> ((N, C) probabilities, (N, F) features or None when the model has none)."""
         if len(crops) == 0:
-            return np.zeros((0, len(self.labels)), np.float32)
-        out = self.engine.run(self.input.to_tensor(crops))[0].astype(np.float32)
+            feats = np.zeros((0, self.feature_size), np.float32) if self.has_features else None
+            return np.zeros((0, len(self.labels)), np.float32), feats
+        outs = self.engine.run(self.input.to_tensor(crops))
+        # outputs are told apart by width: backends do not all keep the output names or order
+        out = next((o for o in outs if o.shape[-1] == len(self.labels)), outs[0]).astype(np.float32)
+        feats = None
+        if self.has_features:
+            feats = next((o for o in outs if o.shape[-1] == self.feature_size), None)
+            if feats is None:
+                raise ModelError(f"model {self.spec.name}: the catalog promises {self.feature_size} features but the file has no such output")
+            feats = feats.astype(np.float32)
         if not self.outputs_probabilities:
-            return softmax(out)
+            return softmax(out), feats
         # INT8 graphs may quantise their softmax (steps of 1/256 that do not quite sum to one)
-        return out / np.maximum(out.sum(axis=1, keepdims=True), 1e-12)
+        return out / np.maximum(out.sum(axis=1, keepdims=True), 1e-12), feats
 
     def describe(self) -> dict:
         return {"model": self.spec.name, "file": self.file.path.name, "precision": self.file.precision, **self.engine.describe()}

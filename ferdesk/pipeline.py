@@ -52,9 +52,9 @@ class Pipeline:
 
     def classify(self, located: Located) -> FrameResult:
         t0 = time.perf_counter()
-        probs = self.classifier.classify(located.crops)
+        probs, features = self.classifier.classify_with_features(located.crops)
         t1 = time.perf_counter()
-        probs = self.temporal.update(located.face_ids, probs)
+        probs = self.temporal.update(located.face_ids, probs, features)
         t2 = time.perf_counter()
         labels = self.classifier.labels
         faces = tuple(

@@ -38,4 +38,5 @@ def build_stack(model: str | None = None, backend: str | None = None, detector: 
     spec = catalog.get(model) if model else catalog.default("classifier")
     classifier = Classifier(spec, backend=backend, threads=threads)
     det = load_detector(detector or DEFAULT_DETECTOR, catalog, threads=threads)
-    return Stack(catalog, Pipeline(det, classifier, align=align, temporal=make_temporal(temporal)))
+    head = make_temporal(temporal, catalog, classifier)
+    return Stack(catalog, Pipeline(det, classifier, align=align, temporal=head))

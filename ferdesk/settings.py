@@ -23,6 +23,7 @@ class Settings:
     model: str | None = None
     backend: str | None = None
     detector: str | None = None
+    temporal: str | None = None
     window_geometry: str | None = None   # base64 of QMainWindow.saveGeometry()
     window_state: str | None = None      # base64 of QMainWindow.saveState()
 

@@ -2,23 +2,34 @@
 
 A head keeps state per face id and forgets faces that are gone. ``off`` passes probabilities
 through; ``ema`` is an exponential moving average (the cheap baseline the temporal model has
-to beat). A learned head (the TT-LSTM) registers here under its own name.
+to beat); ``on`` is the catalog's learned temporal model (a TT-LSTM) over a sliding window of
+each track's frame features.
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import deque
 
 import numpy as np
 
+from ferdesk.catalog import Catalog, ModelSpec, check_file
+from ferdesk.errors import ModelError
 from ferdesk.registry import Registry
 
 
 class TemporalHead(ABC):
     name: str = ""
+    #: a human-readable name of the model behind the head (the catalog entry for learned heads)
+    model: str = ""
+
+    @classmethod
+    def create(cls, catalog: Catalog | None = None, classifier=None) -> "TemporalHead":
+        """Build the head for a stack; learned heads check the classifier gives the features they read."""
+        return cls()
 
     @abstractmethod
-    def update(self, face_ids: tuple[int, ...], probs: np.ndarray) -> np.ndarray:
-        """(N, C) per-frame probabilities of the faces ``face_ids`` -> (N, C) smoothed ones."""
+    def update(self, face_ids: tuple[int, ...], probs: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
+        """(N, C) per-frame probabilities (and (N, F) features) of the faces ``face_ids`` -> (N, C) smoothed ones."""
 
     def reset(self) -> None:
         pass
@@ -29,7 +40,7 @@ temporal_heads: Registry[TemporalHead] = Registry("temporal mode")
 
 @temporal_heads.register("off")
 class NoTemporal(TemporalHead):
-    def update(self, face_ids, probs):
+    def update(self, face_ids, probs, features=None):
         return probs
 
 
@@ -41,7 +52,7 @@ class EmaTemporal(TemporalHead):
         self.alpha = alpha
         self._state: dict[int, np.ndarray] = {}
 
-    def update(self, face_ids, probs):
+    def update(self, face_ids, probs, features=None):
         out = np.empty_like(probs)
         for i, fid in enumerate(face_ids):
             prev = self._state.get(fid)
@@ -53,5 +64,81 @@ class EmaTemporal(TemporalHead):
         self._state = {}
 
 
-def make_temporal(name: str | None) -> TemporalHead:
-    return temporal_heads.get(name or "off")()
+def compatible_classifiers(catalog: Catalog, spec: ModelSpec) -> list[str]:
+    """The classifier models whose features the temporal model ``spec`` reads."""
+    space = (spec.get("reads") or {}).get("features")
+    return [m.name for m in catalog.by_task("classifier") if (m.get("features") or {}).get("space") == space and space]
+
+
+@temporal_heads.register("on")
+class LearnedTemporal(TemporalHead):
+    """The catalog's temporal model, run per track on the features of its last ``window`` frames.
+
+    A track younger than the window is left-padded with zero rows (as in training). All tracks
+    of a frame go through the model in one batch. A track unseen for ``forget_after`` frames is
+    forgotten; one that comes back within that keeps its history.
+    """
+
+    def __init__(self, spec: ModelSpec, threads: int = 1, forget_after: int = 15):
+        from ferdesk.engines import engines
+
+        if spec.task != "temporal" or not spec.files:
+            raise ModelError(f"model {spec.name} is not a temporal model")
+        mf = spec.file_for("onnx")
+        if mf is None:
+            raise ModelError(f"temporal model {spec.name} has no ONNX file")
+        check_file(mf)
+        engine_cls = engines.get("onnxruntime")
+        ok, why = engine_cls.availability()
+        if not ok:
+            raise ModelError(f"temporal model {spec.name} needs onnxruntime: {why}")
+        self.spec = spec
+        self.model = spec.name
+        self.window = int(spec.get("window"))
+        self.feature_size = int(spec.get("reads")["size"])
+        self.engine = engine_cls(mf.path, threads=threads)
+        self.engine.warmup()
+        self.forget_after = forget_after
+        self._history: dict[int, deque] = {}
+        self._unseen: dict[int, int] = {}
+
+    @classmethod
+    def create(cls, catalog: Catalog | None = None, classifier=None) -> "LearnedTemporal":
+        catalog = catalog or Catalog.load()
+        spec = catalog.default("temporal")
+        if classifier is not None:
+            space = (spec.get("reads") or {}).get("features")
+            have = (classifier.spec.get("features") or {}).get("space")
+            if have != space or tuple(classifier.labels) != tuple(spec.labels):
+                fits = ", ".join(compatible_classifiers(catalog, spec)) or "none in the catalog"
+                raise ModelError(f"temporal model {spec.name} reads {space} features, which model "
+                                 f"{classifier.spec.name} does not give; use it with: {fits}")
+        return cls(spec)
+
+    def update(self, face_ids, probs, features=None):
+        seen = set(face_ids)
+        for fid in list(self._history):
+            if fid not in seen:
+                self._unseen[fid] = self._unseen.get(fid, 0) + 1
+                if self._unseen[fid] > self.forget_after:
+                    del self._history[fid], self._unseen[fid]
+        if len(face_ids) == 0:
+            return probs
+        if features is None or features.shape[-1] != self.feature_size:
+            raise ModelError(f"temporal model {self.model} needs {self.feature_size} features per face from the classifier")
+        x = np.zeros((len(face_ids), self.window, self.feature_size), np.float32)
+        for i, fid in enumerate(face_ids):
+            hist = self._history.setdefault(fid, deque(maxlen=self.window))
+            self._unseen.pop(fid, None)
+            hist.append(features[i])
+            x[i, self.window - len(hist):] = np.asarray(hist)
+        logits = self.engine.run(x)[0].astype(np.float32)
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def reset(self) -> None:
+        self._history, self._unseen = {}, {}
+
+
+def make_temporal(name: str | None, catalog: Catalog | None = None, classifier=None) -> TemporalHead:
+    return temporal_heads.get(name or "off").create(catalog, classifier)

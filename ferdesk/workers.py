@@ -206,7 +206,15 @@ class InferenceWorker(QObject):
     @Slot()
     def run(self) -> None:
         try:
-            self._stack = build_stack(**self._wanted, threads=self.threads)
+            try:
+                self._stack = build_stack(**self._wanted, threads=self.threads)
+            except FerdeskError as e:
+                if self._wanted["temporal"] in (None, "off"):
+                    raise
+                # a temporal mode that cannot run with this model should not cost the whole stack
+                self.error.emit(f"{e}; temporal mode off")
+                self._wanted["temporal"] = "off"
+                self._stack = build_stack(**self._wanted, threads=self.threads)
         except FerdeskError as e:
             self.error.emit(str(e))
             self.finished.emit()

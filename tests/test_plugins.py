@@ -115,8 +115,10 @@ def test_engine_contract(name):
     assert isinstance(eng, Engine)
     eng.warmup()
     x = spec.input_for(mf).to_tensor(np.zeros((3, 48, 48), np.uint8))
-    (probs,) = eng.run(x)
-    assert probs.shape == (3, len(spec.labels))
+    outs = eng.run(x)
+    assert outs[0].shape == (3, len(spec.labels))  # probabilities first; a features output may follow
+    if spec.get("features"):
+        assert len(outs) == 2 and outs[1].shape == (3, spec.get("features")["size"])
     info = eng.describe()
     assert {"backend", "provider", "threads"} <= set(info) and info["threads"] == 1
 
@@ -132,6 +134,7 @@ def test_backends_agree_on_an_fp32_classifier():
     spec = next(m for m in CATALOG.by_task("classifier")
                 if {f.format for f in m.files} >= {"onnx", "tflite"} and all(f.precision == "fp32" for f in m.files))
     faces = np.random.default_rng(1).integers(0, 256, (4, 48, 48), dtype=np.uint8)
-    a = Classifier(spec, "onnxruntime").classify(faces)
-    b = Classifier(spec, "litert").classify(faces)
+    a, fa = Classifier(spec, "onnxruntime").classify_with_features(faces)
+    b, fb = Classifier(spec, "litert").classify_with_features(faces)
     assert np.abs(a - b).max() < 1e-3
+    assert (fa is None) == (fb is None) and (fa is None or np.abs(fa - fb).max() < 1e-3)

@@ -1,4 +1,5 @@
-"""``ferdesk bench``: per classifier x backend, latency per face, throughput and peak RSS.
+"""``ferdesk bench``: per classifier x backend, latency per face, throughput and peak RSS;
+per temporal model, its cost per track per frame (a full window, one track and a batch of tracks).
 
 Each pair runs in its own process so that peak RSS belongs to that pair alone.
 """
@@ -53,28 +54,63 @@ def measure(model: str, backend: str, runs: int, batch: int, threads: int) -> di
             "throughput_faces_s": throughput, "batch": batch, "peak_rss_mb": peak_rss_mb()}
 
 
+def measure_temporal(model: str, runs: int, batch: int, threads: int) -> dict:
+    """Time ``update`` of the learned head on tracks with a full window (the steady state)."""
+    from ferdesk.commands.run import peak_rss_mb
+    from ferdesk.temporal import LearnedTemporal
+
+    spec = Catalog.load().get(model)
+    head = LearnedTemporal(spec, threads=threads)
+    rng = np.random.default_rng(0)
+    probs = np.full((batch, len(spec.labels)), 1 / len(spec.labels), np.float32)
+
+    def timed(n: int) -> list[float]:
+        head.reset()
+        ids = tuple(range(n))
+        lat = []
+        for k in range(head.window + 20 + runs):
+            feats = rng.random((n, head.feature_size), dtype=np.float32)
+            t = time.perf_counter()
+            head.update(ids, probs[:n], feats)
+            if k >= head.window + 20:
+                lat.append((time.perf_counter() - t) * 1e3)
+        return lat
+
+    one, many = timed(1), timed(batch)
+    mf = spec.primary
+    return {"model": model, "backend": "onnxruntime", "file": mf.path.name, "precision": mf.precision,
+            "size_bytes": mf.size_bytes, "threads": threads, "task": "temporal", "window": head.window,
+            "latency_ms_p50": float(np.percentile(one, 50)), "latency_ms_p95": float(np.percentile(one, 95)),
+            "per_track_ms_p50_batch": float(np.percentile(many, 50)) / batch,
+            "throughput_faces_s": batch * len(many) / (sum(many) / 1e3), "batch": batch, "peak_rss_mb": peak_rss_mb()}
+
+
 def main(a) -> int:
     if a.worker:
-        print(json.dumps(measure(a.worker[0], a.worker[1], a.runs, a.batch, a.threads)))
+        model, backend = a.worker
+        result = (measure_temporal(model, a.runs, a.batch, a.threads) if backend == "temporal"
+                  else measure(model, backend, a.runs, a.batch, a.threads))
+        print(json.dumps(result))
         return 0
     catalog = Catalog.load()
     rows = []
-    for spec in catalog.by_task("classifier"):
+    pairs = [(spec, backend, info) for spec in catalog.by_task("classifier") for backend, info in model_backends(spec).items()]
+    pairs += [(spec, "temporal", {"available": True}) for spec in catalog.by_task("temporal")]
+    for spec, backend, info in pairs:
         if a.model and spec.name not in a.model:
             continue
-        for backend, info in model_backends(spec).items():
-            if a.backend and backend not in a.backend:
-                continue
-            if not info["available"]:
-                rows.append({"model": spec.name, "backend": backend, "skipped": info["reason"]})
-                continue
-            cmd = [sys.executable, "-m", "ferdesk", "bench", "--worker", spec.name, backend,
-                   "--runs", str(a.runs), "--batch", str(a.batch), "--threads", str(a.threads)]
-            out = subprocess.run(cmd, capture_output=True, text=True)
-            if out.returncode != 0:
-                rows.append({"model": spec.name, "backend": backend, "error": (out.stderr.strip().splitlines() or ["failed"])[-1]})
-                continue
-            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        if a.backend and backend not in a.backend and not (backend == "temporal" and "onnxruntime" in a.backend):
+            continue
+        if not info["available"]:
+            rows.append({"model": spec.name, "backend": backend, "skipped": info["reason"]})
+            continue
+        cmd = [sys.executable, "-m", "ferdesk", "bench", "--worker", spec.name, backend,
+               "--runs", str(a.runs), "--batch", str(a.batch), "--threads", str(a.threads)]
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        if out.returncode != 0:
+            rows.append({"model": spec.name, "backend": backend, "error": (out.stderr.strip().splitlines() or ["failed"])[-1]})
+            continue
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     if a.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -84,5 +120,7 @@ def main(a) -> int:
             print(f"{r['model']:<18} {r['backend']:<12} {r.get('skipped') or r.get('error')}")
             continue
         print(f"{r['model']:<18} {r['backend']:<12} {r['file']:<34} {r['size_bytes'] / 1024:7.1f} {r['latency_ms_p50']:7.3f} "
-              f"{r['latency_ms_p95']:7.3f} {r['throughput_faces_s']:8.0f} {r['peak_rss_mb']:7.1f}")
+              f"{r['latency_ms_p95']:7.3f} {r['throughput_faces_s']:8.0f} {r['peak_rss_mb']:7.1f}"
+              + (f"  (temporal, per track per frame; {r['per_track_ms_p50_batch']:.3f} ms/track in a batch of {r['batch']})"
+                 if r.get("task") == "temporal" else ""))
     return 0

@@ -38,6 +38,7 @@ def describe(spec) -> dict:
         "files": [{"format": f.format, "path": str(f.path), "size_bytes": f.size_bytes, "precision": f.precision} for f in spec.files],
         "input": raw.get("input"), "metrics": raw.get("metrics", {}), "params": raw.get("params"),
         "license": raw.get("license"), "backends": model_backends(spec),
+        **{k: raw[k] for k in ("features", "window", "reads", "dense_params") if k in raw},
     }
 
 

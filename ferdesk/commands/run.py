@@ -32,7 +32,7 @@ def add_arguments(p) -> None:
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("--threads", type=int, default=1, help="CPU threads per model (default 1: the stages already run in parallel)")
     p.add_argument("--no-align", action="store_true", help="do not roll-align crops on the eyes")
-    p.add_argument("--temporal", default="off", help="per-face smoothing over time: off (default) or ema")
+    p.add_argument("--temporal", default="off", help="per-face smoothing over time: off (default), ema (moving average) or on (the TT-LSTM temporal model)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 

@@ -1,12 +1,16 @@
 """CK+ subject-independent 10-fold cross-validation: frame-only CNN head vs dense LSTM vs TT-LSTM.
 
 usage: python -m ferdesk.training.ckplus [--weights build/train/fernet-s/model.pt] [--folds 10] [--seed 0]
+           [--finetune-epochs 30]
 
-Features come from a FER2013-trained fernet-s, frozen (no fine-tuning on CK+ yet): its pooled
-128-d vector for the frame-only head, its last 128x6x6 feature maps (4,608 values per frame) for
-the recurrent heads, which read the three onset-to-apex frames of each sequence. Folds split by
-subject (no subject in both training and test). Prints one table: mean accuracy over folds,
-parameters, and the TT-LSTM's compression against the dense LSTM of the same shape.
+Features come from a FER2013-trained fernet-s. With ``--finetune-epochs N`` (N > 0) the CNN is
+first fine-tuned, per fold, on that fold's training frames only (all three frames of each
+training sequence, with the augmentation used for FER2013); with 0 it stays frozen. The
+frame-only result is the (fine-tuned) CNN's own classifier on the apex frame (frozen: a linear
+head on its pooled 128-d vector); the recurrent heads read its last 128x6x6 feature maps (4,608
+values per frame) over the three onset-to-apex frames. Folds split by subject (no subject in
+both training and test). Prints one table: mean accuracy over folds, parameters, and the
+TT-LSTM's compression against the dense LSTM of the same shape.
 """
 from __future__ import annotations
 
@@ -32,16 +36,48 @@ def sequences(data: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return frames, np.array([data["labels"][idx[0]] for idx in order]), np.array([str(data["subjects"][idx[0]]) for idx in order])
 
 
-@torch.no_grad()
-def features(weights, frames: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+def load_fer_net(weights) -> nn.Module:
     net = build("fernet-s")
     net.load_state_dict(torch.load(weights, map_location="cpu"))
+    return net.eval()
+
+
+@torch.no_grad()
+def features(net: nn.Module, frames: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(S, 3, 128) pooled features, (S, 3, 4608) feature maps and (S, 3, C) logits of ``net``."""
     net.eval()
     x = torch.from_numpy(frames.reshape(-1, 1, 48, 48)).float().div(255)
     maps = net.features((x - net.mean) / net.std)                    # (S*3, 128, 6, 6)
     pooled = maps.mean(dim=(2, 3))
+    logits = net.head[-1](pooled)
     s = frames.shape[0]
-    return pooled.reshape(s, 3, -1), maps.reshape(s, 3, -1)
+    return pooled.reshape(s, 3, -1), maps.reshape(s, 3, -1), logits.reshape(s, 3, -1)
+
+
+def finetune(weights, frames: np.ndarray, labels: np.ndarray, n_classes: int, epochs: int, seed: int,
+             batch: int = 64, lr: float = 0.01) -> nn.Module:
+    """The FER2013 fernet-s with a new CK+ output layer, trained end to end on ``frames`` (S, 3, 48, 48)."""
+    from ferdesk.training.augment import augment
+
+    net = load_fer_net(weights)
+    net.head[-1] = nn.Linear(net.head[-1].in_features, n_classes)
+    x = torch.from_numpy(frames.reshape(-1, 1, 48, 48)).float().div(255)
+    y = torch.from_numpy(np.repeat(labels, frames.shape[1]).astype(np.int64))
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
+    steps = epochs * math.ceil(len(x) / batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
+    net.train()
+    for _ in range(epochs):
+        perm = torch.randperm(len(x), generator=gen)
+        for i in range(0, len(x), batch):
+            idx = perm[i:i + batch]
+            loss = nn.functional.cross_entropy(net(augment(x[idx], gen)), y[idx], label_smoothing=0.1)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+    return net.eval()
 
 
 class FrameHead(nn.Module):
@@ -100,39 +136,52 @@ def main(argv=None) -> None:
     ap.add_argument("--folds", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--finetune-epochs", type=int, default=30, help="0: keep the FER2013 CNN frozen")
+    ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args(argv)
     torch.manual_seed(a.seed)
+    torch.set_num_threads(a.threads)
     data = dict(np.load(a.data))
     frames, labels, subjects = sequences(data)
-    pooled, maps = features(a.weights, frames)
     n_classes = len(data["classes"])
     y = torch.from_numpy(labels.astype(np.int64))
-    n_in = maps.shape[-1]
     in_modes, hidden_modes = [8, 8, 8, 9], [4, 4, 4, 2]
-    assert math.prod(in_modes) == n_in and math.prod(hidden_modes) == a.hidden
+    assert math.prod(hidden_modes) == a.hidden
+    n_in = math.prod(in_modes)
     makers = {
-        "frame-only (pooled features, apex frame)": (lambda: FrameHead(pooled.shape[-1], n_classes), pooled),
-        "dense LSTM (feature maps, 3 frames)": (lambda: LSTMHead(DenseLSTMCell(n_in, a.hidden), a.hidden, n_classes), maps),
-        "TT-LSTM (feature maps, 3 frames)": (lambda: LSTMHead(TTLSTMCell(in_modes, hidden_modes, [4, 4, 4], hidden_ranks=[4, 4, 4]),
-                                                              a.hidden, n_classes), maps),
+        "dense LSTM (feature maps, 3 frames)": lambda: LSTMHead(DenseLSTMCell(n_in, a.hidden), a.hidden, n_classes),
+        "TT-LSTM (feature maps, 3 frames)": lambda: LSTMHead(TTLSTMCell(in_modes, hidden_modes, [4, 4, 4], hidden_ranks=[4, 4, 4]),
+                                                             a.hidden, n_classes),
     }
-    print(f"CK+ {len(labels)} sequences, {len(set(subjects))} subjects, {a.folds} subject-independent folds (seed {a.seed})")
+    frame_name = "frame-only CNN (apex frame)" if a.finetune_epochs else "frame-only (pooled features, apex frame)"
+    accs = {frame_name: [], **{k: [] for k in makers}}
+    how = f"fine-tuned per fold for {a.finetune_epochs} epochs" if a.finetune_epochs else "frozen"
+    print(f"CK+ {len(labels)} sequences, {len(set(subjects))} subjects, {a.folds} subject-independent folds (seed {a.seed}); "
+          f"CNN {how}", flush=True)
+    frozen = None if a.finetune_epochs else features(load_fer_net(a.weights), frames)
+    for k, test in enumerate(subject_folds(subjects, a.folds, a.seed)):
+        tr, te = torch.from_numpy(~test), torch.from_numpy(test)
+        if a.finetune_epochs:
+            net = finetune(a.weights, frames[~test], labels[~test], n_classes, a.finetune_epochs, a.seed + k)
+            pooled, maps, logits = features(net, frames)
+            accs[frame_name].append((logits[te][:, -1].argmax(1) == y[te]).float().mean().item())
+        else:
+            pooled, maps, _ = frozen
+            head = fit(FrameHead(pooled.shape[-1], n_classes), pooled[tr], y[tr])
+            with torch.no_grad():
+                accs[frame_name].append((head(pooled[te]).argmax(1) == y[te]).float().mean().item())
+        for name, make in makers.items():
+            model = fit(make(), maps[tr], y[tr])
+            with torch.no_grad():
+                accs[name].append((model(maps[te]).argmax(1) == y[te]).float().mean().item())
+        print(f"  fold {k + 1}: " + ", ".join(f"{n.split(' (')[0]} {v[-1]:.2%}" for n, v in accs.items()), flush=True)
     print("| head | mean accuracy | std over folds | recurrent-cell params |")
     print("|---|---|---|---|")
-    cells = {}
-    for name, (make, x) in makers.items():
-        accs = []
-        for test in subject_folds(subjects, a.folds, a.seed):
-            tr = torch.from_numpy(~test)
-            te = torch.from_numpy(test)
-            model = fit(make(), x[tr], y[tr])
-            with torch.no_grad():
-                accs.append((model(x[te]).argmax(1) == y[te]).float().mean().item())
-        probe = make()
-        cell_params = sum(p.numel() for p in probe.cell.parameters()) if hasattr(probe, "cell") else 0
-        cells[name] = probe
-        print(f"| {name} | {np.mean(accs):.2%} | {np.std(accs):.2%} | {cell_params:,} |", flush=True)
-    tt = next(m for n, m in cells.items() if n.startswith("TT")).cell
+    cells = {name: make().cell for name, make in makers.items()}
+    for name, v in accs.items():
+        params = sum(p.numel() for p in cells[name].parameters()) if name in cells else 0
+        print(f"| {name} | {np.mean(v):.2%} | {np.std(v):.2%} | {params:,} |", flush=True)
+    tt = next(c for n, c in cells.items() if n.startswith("TT"))
     print(f"\nTT-LSTM cell: {tt.tt_params():,} parameters; a dense LSTM cell of the same shape has "
           f"{tt.dense_params():,}: {tt.dense_params() / tt.tt_params():.0f}x smaller.")
 

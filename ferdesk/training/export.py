@@ -26,23 +26,41 @@ INPUT_SPEC = {"width": 48, "height": 48, "channels": 1, "colour": "gray", "layou
 
 class WithSoftmax(nn.Module):
     """The mean softmax of one or more networks (an ensemble when several); with ``flip``, also
-    over the mirrored face (test-time augmentation). Each extra view costs one more forward pass."""
+    over the mirrored face (test-time augmentation). Each extra view costs one more forward pass.
 
-    def __init__(self, nets: list[nn.Module], flip: bool = False):
+    With ``features`` the graph has a second output, ``features``: the pooled CNN features of
+    the unflipped face (concatenated over an ensemble's networks), which temporal heads read.
+    The probabilities stay the first output, so a reader that takes output 0 is unaffected.
+    """
+
+    def __init__(self, nets: list[nn.Module], flip: bool = False, features: bool = True):
         super().__init__()
         self.nets = nn.ModuleList(nets)
         self.flip = flip
+        self.features = features
 
     def forward(self, x):
         views = [x, torch.flip(x, dims=[3])] if self.flip else [x]
-        probs = [torch.softmax(net(v), dim=1) for net in self.nets for v in views]
-        return probs[0] if len(probs) == 1 else torch.stack(probs).mean(0)
+        probs, feats = [], []
+        for net in self.nets:
+            for k, v in enumerate(views):
+                logits, f = net.forward_with_features(v)
+                probs.append(torch.softmax(logits, dim=1))
+                if k == 0:
+                    feats.append(f)
+        p = probs[0] if len(probs) == 1 else torch.stack(probs).mean(0)
+        if not self.features:
+            return p
+        # relu is the identity here (the features are means of ReLU outputs); it gives the output its
+        # own tensor, which PT2E INT8 needs (one tensor cannot carry two quantisation parameter sets)
+        return p, torch.relu(feats[0] if len(feats) == 1 else torch.cat(feats, dim=1))
 
 
 def export_onnx(model: nn.Module, path: Path) -> None:
     x = torch.rand(1, 1, 48, 48)
-    torch.onnx.export(model, (x,), str(path), input_names=["input"], output_names=["probabilities"],
-                      dynamic_axes={"input": {0: "batch"}, "probabilities": {0: "batch"}}, opset_version=17, dynamo=False)
+    outputs = ["probabilities", "features"] if getattr(model, "features", False) else ["probabilities"]
+    torch.onnx.export(model, (x,), str(path), input_names=["input"], output_names=outputs,
+                      dynamic_axes={"input": {0: "batch"}, **{o: {0: "batch"} for o in outputs}}, opset_version=17, dynamo=False)
 
 
 def export_tflite(model: nn.Module, path: Path) -> None:
@@ -104,6 +122,8 @@ def main(argv=None) -> None:
         "architecture": a.arch if len(nets) == 1 else f"ensemble of {len(nets)} x {a.arch}",
         "params": sum(p.numel() for n in nets for p in n.parameters()),
         "labels": FER_LABELS, "input": INPUT_SPEC, "output": "probabilities",
+        "features": {"output": "features", "size": sum(n.feature_size for n in nets), "space": a.name,
+                     "what": "pooled CNN features of the face (second output), read by temporal heads"},
         "crop": "the detector's calibrated square around the face (FER2013 framing), eyes levelled, resized to 48x48",
         "files": files, "file": files[0]["path"], "format": "onnx", "size_bytes": files[0]["size_bytes"],
         "dataset": "FER2013 Training (28,709 faces, 7 classes)", "metrics": {},

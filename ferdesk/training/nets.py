@@ -19,11 +19,13 @@ def conv_bn(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
 
 
 class ResidualPair(nn.Module):
-    """Two 3x3 convolutions with an identity shortcut (ResNet-9 style)."""
+    """Two 3x3 convolutions with an identity shortcut (ResNet-9 style). ``inner``: the width between
+    the two (narrower after channel pruning; the shortcut fixes only the outer width)."""
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, inner: int | None = None):
         super().__init__()
-        self.body = nn.Sequential(conv_bn(channels, channels), conv_bn(channels, channels))
+        inner = inner or channels
+        self.body = nn.Sequential(conv_bn(channels, inner), conv_bn(inner, channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -37,16 +39,17 @@ class FerNet(nn.Module):
     running two convolutions at full resolution for the same widths).
     """
 
-    def __init__(self, widths=(24, 32, 64, 128), num_classes: int = 7, dropout: float = 0.3):
+    def __init__(self, widths=(24, 32, 64, 128), num_classes: int = 7, dropout: float = 0.3, inner=None):
         super().__init__()
         w1, w2, w3, w4 = widths
+        i2, i3, i4 = inner or (w2, w3, w4)
         self.register_buffer("mean", torch.tensor(0.5))
         self.register_buffer("std", torch.tensor(0.25))
         self.features = nn.Sequential(
             conv_bn(1, w1), nn.MaxPool2d(2),                          # 24
-            conv_bn(w1, w2), ResidualPair(w2), nn.MaxPool2d(2),       # 12
-            conv_bn(w2, w3), ResidualPair(w3), nn.MaxPool2d(2),       # 6
-            conv_bn(w3, w4), ResidualPair(w4),
+            conv_bn(w1, w2), ResidualPair(w2, i2), nn.MaxPool2d(2),   # 12
+            conv_bn(w2, w3), ResidualPair(w3, i3), nn.MaxPool2d(2),   # 6
+            conv_bn(w3, w4), ResidualPair(w4, i4),
         )
         self.head = nn.Sequential(
             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(w4, num_classes)
@@ -55,11 +58,23 @@ class FerNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features((x - self.mean) / self.std))
 
+    def forward_with_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits, pooled features): the features are what a temporal head reads per frame."""
+        pool, flatten, dropout, linear = self.head
+        feats = flatten(pool(self.features((x - self.mean) / self.std)))
+        return linear(dropout(feats)), feats
+
+    @property
+    def feature_size(self) -> int:
+        return self.head[-1].in_features
+
 
 ARCHITECTURES = {
     "fernet-s": dict(widths=(24, 32, 64, 128)),
     "fernet-m": dict(widths=(32, 48, 96, 192)),
     "fernet-l": dict(widths=(32, 64, 128, 256)),
+    # fernet-s with half the channels inside each residual pair, pruned by ferdesk.training.prune
+    "fernet-s-pruned": dict(widths=(24, 32, 64, 128), inner=(16, 32, 64)),
 }
 
 

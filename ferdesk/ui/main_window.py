@@ -13,6 +13,7 @@ from ferdesk.commands.models import model_backends
 from ferdesk.detectors import DEFAULT_DETECTOR, detectors
 from ferdesk.engines import engines
 from ferdesk.sources import sources
+from ferdesk.temporal import compatible_classifiers
 from ferdesk.settings import Settings
 from ferdesk.ui.perf_charts import PerfCharts
 from ferdesk.ui.stall import StallMonitor
@@ -26,7 +27,7 @@ from ferdesk.workers import CaptureWorker, DisplayResult, FrameSlot, InferenceWo
 class MainWindow(QMainWindow):
     def __init__(self, source: str | None = None, model: str | None = None, backend: str | None = None,
                  detector: str | None = None, catalog: Catalog | None = None, record: str | None = None,
-                 settings: Settings | None = None, settings_file: Path | None = None):
+                 settings: Settings | None = None, settings_file: Path | None = None, temporal: str | None = None):
         """Options left as None come from the saved settings; ``record``: None (off), "" (a new
         session folder) or a folder."""
         super().__init__()
@@ -40,6 +41,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         source = source or self._restorable_source(settings.source)
         model, backend, detector = model or settings.model, backend or settings.backend, detector or settings.detector
+        temporal = temporal or settings.temporal
         self.catalog = catalog or Catalog.load()
         self.slot = FrameSlot()
         self.latest: DisplayResult | None = None
@@ -71,7 +73,7 @@ class MainWindow(QMainWindow):
         self.status = QLabel()
         self.statusBar().addPermanentWidget(self.status, 1)
 
-        self.inference = InferenceWorker(self.slot, model, backend, detector)
+        self.inference = InferenceWorker(self.slot, model, backend, detector, temporal=temporal)
         self.inference.extra_dropped = lambda: self._capture.source_dropped if self._capture else 0
         self._inference_thread = self._thread_for(self.inference)
         self.inference.result.connect(self._on_result)
@@ -153,12 +155,16 @@ class MainWindow(QMainWindow):
         view.addAction(sessions_action)
         temporal = bar.addMenu("&Temporal")
         self.temporal_group = QActionGroup(self)
-        for name, text in (("off", "off (per-frame probabilities)"), ("ema", "moving average per face (EMA)")):
-            act = QAction(text, self, checkable=True, data=name)
+        learned = self.catalog.by_task("temporal")
+        learned_text = (f"TT-LSTM per face ({learned[0].name}; reads "
+                        f"{', '.join(compatible_classifiers(self.catalog, learned[0])) or 'no bundled model'} features)"
+                        if learned else "TT-LSTM (unavailable: no temporal model in the catalog)")
+        for name, text in (("off", "off (per-frame probabilities)"), ("ema", "moving average per face (EMA)"),
+                           ("on", learned_text)):
+            act = QAction(text, self, checkable=True, data=name, enabled=name != "on" or bool(learned))
             act.triggered.connect(lambda _=False, n=name: self.inference.request_stack(temporal=n))
             self.temporal_group.addAction(act)
             temporal.addAction(act)
-        temporal.addAction(QAction("TT-LSTM: no temporal model in the catalog yet", self, enabled=False))
 
     def _fill_source_menu(self) -> None:
         self.source_menu.clear()
@@ -243,6 +249,7 @@ class MainWindow(QMainWindow):
         s.source = self.inference.source_spec or s.source
         if self.stack_info:
             s.model, s.backend, s.detector = self.stack_info.model, self.stack_info.backend, self.stack_info.detector
+            s.temporal = self.stack_info.temporal
         s.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
         s.window_state = bytes(self.saveState().toBase64()).decode()
         s.save(self.settings_file)

@@ -1,0 +1,264 @@
+"""Train the live temporal head: a TT-LSTM over a sliding window of one track's frame features.
+
+usage: python -m ferdesk.training.train_temporal [--model fernet-s-int8] [--window 16] [--epochs 12]
+           [--name tt-lstm-fernet-s] [--write]
+
+1. Synthesises one track of ``--window`` frames per FER2013 Training face (ferdesk.training.sequences:
+   motion, lighting, blur, noise, detector jitter; a quarter of the tracks change expression part-way)
+   and runs the bundled frame model (the catalog file, on onnxruntime, as the app does) to get each
+   frame's features and probabilities.
+2. Trains the head on windows of 1..W frames (left-padded with zeros, as the live head pads a young
+   track), target: the last frame's label. A dense LSTM of the same shape is trained alongside.
+3. Reports, on tracks synthesised the same way from FER2013 PublicTest (never used for training or
+   selection), per-frame accuracy and flicker (label changes per track) of frame-only, an EMA of the
+   frame probabilities, the dense LSTM and the TT-LSTM, each run causally frame by frame.
+4. With ``--write``: exports the TT-LSTM to ONNX (``models/temporal/NAME.onnx``, the TT cores stored,
+   not the dense matrices) with a summary, and adds/updates its catalog entry.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ferdesk.catalog import CATALOG_PATH, MODELS_DIR, Catalog, file_digest
+from ferdesk.classifier import Classifier
+from ferdesk.training.sequences import synthesise_tracks
+from ferdesk.training.train_classifier import DEFAULT_DATA
+from ferdesk.training.tt import TTLSTMCell
+
+
+class DenseCell(nn.Module):
+    def __init__(self, n_in: int, hidden: int):
+        super().__init__()
+        self.hidden = hidden
+        self.x2h = nn.Linear(n_in, 4 * hidden)
+        self.h2h = nn.Linear(hidden, 4 * hidden, bias=False)
+
+
+class WindowHead(nn.Module):
+    """(N, W, F) features of a track's last W frames (oldest first, zero rows before the track began)
+    -> (N, C) logits for the last frame. The input projection runs once over all W frames, then the
+    recurrence runs W small steps; the graph is unrolled for ONNX."""
+
+    def __init__(self, cell: nn.Module, feat_mean: torch.Tensor, feat_std: torch.Tensor, n_classes: int = 7):
+        super().__init__()
+        self.cell = cell
+        self.register_buffer("feat_mean", feat_mean)
+        self.register_buffer("feat_std", feat_std)
+        self.drop = nn.Dropout(0.2)
+        self.fc = nn.Linear(cell.hidden, n_classes)
+
+    def forward(self, xs: torch.Tensor) -> torch.Tensor:
+        n, w, f = xs.shape
+        present = (xs.abs().sum(-1, keepdim=True) > 0).to(xs.dtype)          # padding rows stay zero
+        xs = (xs - self.feat_mean) / self.feat_std * present
+        gx = self.cell.x2h(xs.reshape(n * w, f)).reshape(n, w, -1)
+        h = xs.new_zeros(n, self.cell.hidden)
+        c = torch.zeros_like(h)
+        for t in range(w):
+            gates = gx[:, t] + self.cell.h2h(h)
+            i, fg, g, o = gates.chunk(4, dim=-1)
+            c_new = torch.sigmoid(fg) * c + torch.sigmoid(i) * torch.tanh(g)
+            h_new = torch.sigmoid(o) * torch.tanh(c_new)
+            keep = present[:, t]                                             # padding leaves the state at zero
+            h, c = keep * h_new + (1 - keep) * h, keep * c_new + (1 - keep) * c
+        return self.fc(self.drop(h))
+
+
+def make_cell(kind: str, n_in: int) -> nn.Module:
+    if kind == "tt":
+        assert n_in == 128, "the TT modes below factor 128 input features"
+        return TTLSTMCell([4, 4, 8], [4, 4, 4], [4, 4], hidden_ranks=[4, 4])
+    return DenseCell(n_in, 64)
+
+
+def cell_params(cell: nn.Module) -> int:
+    return sum(p.numel() for p in cell.parameters())
+
+
+def track_outputs(clf: Classifier, images: np.ndarray, labels: np.ndarray, window: int, seed: int,
+                  chunk: int = 1024) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Synthesised tracks through the frame model: (S, W, F) features, (S, W, C) probabilities, (S, W) labels."""
+    feats, probs, ys = [], [], []
+    for start in range(0, len(images), chunk):
+        crops, y = synthesise_tracks(images[start:start + chunk], labels[start:start + chunk], window, seed + start)
+        s = crops.shape[0]
+        p, f = clf.classify_with_features(crops.reshape(s * window, *crops.shape[2:]))
+        feats.append(f.reshape(s, window, -1).astype(np.float16))
+        probs.append(p.reshape(s, window, -1))
+        ys.append(y)
+        print(f"  tracks {start + s}/{len(images)}", flush=True)
+    return np.concatenate(feats), np.concatenate(probs), np.concatenate(ys)
+
+
+def windows_at(x: torch.Tensor, t: int, window: int) -> torch.Tensor:
+    """The causal window ending at frame t of every track, left-padded with zeros."""
+    lo = max(0, t - window + 1)
+    part = x[:, lo:t + 1]
+    return F.pad(part, (0, 0, window - part.shape[1], 0))
+
+
+def train_head(model: WindowHead, feats: torch.Tensor, labels: torch.Tensor, epochs: int, seed: int,
+               batch: int = 256, lr: float = 3e-3) -> WindowHead:
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    steps = epochs * (len(feats) // batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    s, w, _ = feats.shape
+    for epoch in range(epochs):
+        model.train()
+        perm = torch.randperm(s, generator=gen)
+        total = 0.0
+        for i in range(len(feats) // batch):
+            idx = perm[i * batch:(i + 1) * batch]
+            end = torch.randint(0, w, (len(idx),), generator=gen)             # the frame being labelled
+            length = torch.minimum(torch.randint(1, w + 1, (len(idx),), generator=gen), end + 1)
+            pos = torch.arange(w)
+            # window slot k holds frame end - (w - 1 - k); slots before the track's start are zeros
+            src = end[:, None] - (w - 1 - pos)[None]
+            valid = (src >= 0) & (src > end[:, None] - length[:, None])
+            xb = feats[idx[:, None], src.clamp(min=0)] * valid[..., None]
+            loss = F.cross_entropy(model(xb), labels[idx, end], label_smoothing=0.1)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+        print(f"  epoch {epoch + 1}/{epochs} loss {total / (i + 1):.4f}", flush=True)
+    return model.eval()
+
+
+@torch.no_grad()
+def causal_predictions(model: WindowHead, feats: torch.Tensor, window: int) -> np.ndarray:
+    """(S, T) labels from running the head on every frame's causal window, as the live app does."""
+    return np.stack([model(windows_at(feats, t, window)).argmax(1).numpy() for t in range(feats.shape[1])], 1)
+
+
+def ema_predictions(probs: np.ndarray, alpha: float = 0.4) -> np.ndarray:
+    out, state = [], probs[:, 0]
+    for t in range(probs.shape[1]):
+        state = probs[:, t] if t == 0 else alpha * probs[:, t] + (1 - alpha) * state
+        out.append(state.argmax(1))
+    return np.stack(out, 1)
+
+
+def score(pred: np.ndarray, labels: np.ndarray) -> dict:
+    return {"accuracy": float((pred == labels).mean()),
+            "flicker": float((pred[:, 1:] != pred[:, :-1]).sum(1).mean()),
+            "accuracy_by_frame": [round(float(v), 4) for v in (pred == labels).mean(0)]}
+
+
+def export_onnx(model: WindowHead, window: int, n_feat: int, path: Path) -> None:
+    model = model.eval()
+    torch.onnx.export(model, (torch.rand(1, window, n_feat),), str(path), input_names=["features"],
+                      output_names=["logits"], dynamic_axes={"features": {0: "tracks"}, "logits": {0: "tracks"}},
+                      opset_version=17, dynamo=False)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="fernet-s-int8", help="the frame classifier whose features the head reads")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--window", type=int, default=16)
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--limit", type=int, default=0, help="use only this many training faces (quick runs)")
+    ap.add_argument("--name", default="tt-lstm-fernet-s")
+    ap.add_argument("--cache", type=Path, default=Path("build/temporal"), help="features are cached here between runs")
+    ap.add_argument("--write", action="store_true", help="export the TT-LSTM and update the catalog")
+    a = ap.parse_args(argv)
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(a.threads)
+    t0 = time.time()
+    catalog = Catalog.load()
+    spec = catalog.get(a.model)
+    clf = Classifier(spec, backend="onnxruntime", threads=a.threads)
+    if not clf.has_features:
+        raise SystemExit(f"model {a.model} has no features output")
+    a.cache.mkdir(parents=True, exist_ok=True)
+    data = {}
+    for split, seed in (("training", a.seed), ("publictest", a.seed + 1_000_003)):
+        cache = a.cache / f"{a.model}-{spec.primary.sha256[:10]}-{split}-w{a.window}-s{seed}-n{a.limit}.npz"
+        if cache.exists():
+            d = np.load(cache)
+            data[split] = d["features"], d["probs"], d["labels"]
+        else:
+            raw = np.load(a.data / f"fer2013_{split}.npz")
+            n = a.limit if (a.limit and split == "training") else len(raw["labels"])
+            print(f"synthesising {n} {split} tracks of {a.window} frames and running {a.model}", flush=True)
+            data[split] = track_outputs(clf, raw["images"][:n], raw["labels"][:n], a.window, seed)
+            np.savez(cache, features=data[split][0], probs=data[split][1], labels=data[split][2])
+    ftr, _, ytr = data["training"]
+    fte, pte, yte = data["publictest"]
+    xtr = torch.from_numpy(ftr.astype(np.float32))
+    mean, std = xtr.mean((0, 1)), xtr.std((0, 1)).clamp(min=1e-3)
+    results, models = {}, {}
+    results["frame-only"] = score(pte.argmax(2), yte)
+    results["ema (alpha 0.4)"] = score(ema_predictions(pte), yte)
+    for kind in ("dense", "tt"):
+        print(f"training the {kind} LSTM head", flush=True)
+        model = train_head(WindowHead(make_cell(kind, xtr.shape[-1]), mean, std), xtr, torch.from_numpy(ytr),
+                           a.epochs, a.seed)
+        models[kind] = model
+        results[f"{kind} LSTM"] = score(causal_predictions(model, torch.from_numpy(fte.astype(np.float32)), a.window), yte)
+    tt_params, dense_params = cell_params(models["tt"].cell), cell_params(models["dense"].cell)
+    head_extra = sum(p.numel() for p in models["tt"].fc.parameters())
+    lines = [f"synthetic PublicTest tracks: {len(yte)} x {a.window} frames (frame model {a.model}); "
+             f"training: {len(ytr)} tracks, {a.epochs} epochs, seed {a.seed}, {time.time() - t0:.0f}s",
+             "| head | per-frame accuracy | flicker (label changes per track) |", "|---|---|---|"]
+    lines += [f"| {k} | {v['accuracy']:.2%} | {v['flicker']:.2f} |" for k, v in results.items()]
+    lines.append(f"LSTM cell parameters: TT {tt_params:,}, dense {dense_params:,} ({dense_params / tt_params:.1f}x); "
+                 f"output layer {head_extra:,}")
+    lines.append(f"command: python -m ferdesk.training.train_temporal --model {a.model} --window {a.window} "
+                 f"--epochs {a.epochs} --seed {a.seed}" + (f" --limit {a.limit}" if a.limit else "") + (" --write" if a.write else ""))
+    print("\n".join(lines), flush=True)
+    if a.write:
+        write_model(a, models["tt"], spec, results, tt_params + head_extra, dense_params + head_extra, "\n".join(lines))
+
+
+def write_model(a, model: WindowHead, frame_spec, results: dict, params: int, dense_params: int, summary: str) -> None:
+    out = MODELS_DIR / "temporal"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{a.name}.onnx"
+    export_onnx(model, a.window, int(frame_spec.get("features")["size"]), path)
+    (out / f"{a.name}.summary.txt").write_text(summary + "\n")
+    (out / f"{a.name}.results.json").write_text(json.dumps(results, indent=1) + "\n")
+    feats = frame_spec.get("features")
+    entry = {
+        "name": a.name, "task": "temporal",
+        "description": "TT-LSTM over a sliding window of one tracked face's frame features (input-to-hidden and "
+                       "hidden-to-hidden maps as tensor trains), trained on synthetic tracks of FER2013 Training faces.",
+        "labels": list(frame_spec.labels),
+        "window": a.window,
+        "reads": {"features": feats["space"], "size": feats["size"],
+                  "what": f"the '{feats['output']}' output of a classifier whose features.space is {feats['space']}"},
+        "output": "logits",
+        "params": params, "dense_params": dense_params,
+        "files": [{"format": "onnx", "path": f"temporal/{path.name}", "precision": "fp32",
+                   "size_bytes": path.stat().st_size, "sha256": file_digest(path)}],
+        "file": f"temporal/{path.name}", "format": "onnx", "size_bytes": path.stat().st_size,
+        "metrics": {"synthetic_publictest_tracks": {k: {"accuracy": round(v["accuracy"], 4), "flicker": round(v["flicker"], 3)}
+                                                    for k, v in results.items()},
+                    "command": summary.splitlines()[-1].removeprefix("command: ")},
+        "license": "MIT (weights trained by this repo); trained on FER2013, a research data set: for research and demonstration",
+        "default": True,
+    }
+    doc = json.loads(CATALOG_PATH.read_text())
+    old = next((m for m in doc["models"] if m["name"] == a.name), {})
+    if "ckplus" in old.get("metrics", {}):
+        entry["metrics"]["ckplus"] = old["metrics"]["ckplus"]
+    doc["models"] = [m for m in doc["models"] if m["name"] != a.name] + [entry]
+    CATALOG_PATH.write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"wrote {path} ({path.stat().st_size:,} bytes) and its catalog entry")
+
+
+if __name__ == "__main__":
+    main()
