@@ -55,3 +55,25 @@ def test_tt_lstm_cell_exports_to_onnx_with_only_the_cores(tmp_path):
     assert np.allclose(got[0], want[0].detach().numpy(), atol=1e-5)
     dense_bytes = cell.dense_params() * 4
     assert path.stat().st_size < dense_bytes / 50, "the file stores the cores, not the dense matrices"
+
+
+def test_channel_pruning_keeps_the_network_when_nothing_is_cut_and_shrinks_it_otherwise():
+    from ferdesk.training.nets import build
+    from ferdesk.training.prune import channel_scores, prune_into
+
+    torch.manual_seed(3)
+    src = build("fernet-s").eval()
+    for m in src.modules():  # make the BN statistics non-trivial so channel order matters
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.1, 1.0)
+    x = torch.rand(3, 1, 48, 48)
+    same = prune_into(src, build("fernet-s")).eval()
+    assert torch.allclose(same(x), src(x), atol=1e-5)
+    small = prune_into(src, build("fernet-s-pruned")).eval()
+    n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert n(small) < 0.7 * n(src) and small(x).shape == (3, 7)
+    pair = src.features[3]
+    kept = channel_scores(pair).argsort(descending=True)[:16].sort().values
+    assert torch.equal(small.features[3].body[0][0].weight, pair.body[0][0].weight[kept])

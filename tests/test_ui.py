@@ -45,7 +45,29 @@ def test_switching_model_detector_and_backend_keeps_frames_coming(window, qtbot)
     qtbot.waitUntil(lambda: window.stack_info.temporal == "ema", timeout=20000)
     before = window.frames_shown
     qtbot.waitUntil(lambda: window.frames_shown > before + 3, timeout=20000)
+    on = next(a for a in window.temporal_group.actions() if a.data() == "on")
+    assert on.isEnabled() and "TT-LSTM" in on.text()
+    on.trigger()                                          # the menu item, as a user picks it
+    qtbot.waitUntil(lambda: window.stack_info.temporal == "on", timeout=20000)
+    before = window.frames_shown
+    qtbot.waitUntil(lambda: window.frames_shown > before + 3, timeout=20000)
     assert not window.errors
+    window.inference.request_stack(model="fernet-s")      # a model with the same features keeps the head
+    qtbot.waitUntil(lambda: window.stack_info.model == "fernet-s", timeout=20000)
+    assert window.stack_info.temporal == "on" and not window.errors
+
+
+def test_saved_temporal_mode_comes_back(qtbot, clip, tmp_path):
+    from ferdesk.settings import Settings
+    from ferdesk.ui.main_window import MainWindow
+
+    w = MainWindow(source="demo", settings=Settings(temporal="on"), settings_file=tmp_path / "s.json")
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.stack_info is not None, timeout=20000)
+    assert w.stack_info.temporal == "on"
+    w.save_settings()
+    assert Settings.load(tmp_path / "s.json")[0].temporal == "on"
+    w.shutdown()
 
 
 def test_recording_writes_a_log_that_records_switches(window, qtbot, tmp_path):

@@ -8,7 +8,10 @@ usage: python -m ferdesk.training.train_temporal [--model fernet-s-int8] [--wind
    and runs the bundled frame model (the catalog file, on onnxruntime, as the app does) to get each
    frame's features and probabilities.
 2. Trains the head on windows of 1..W frames (left-padded with zeros, as the live head pads a young
-   track), target: the last frame's label. A dense LSTM of the same shape is trained alongside.
+   track), the loss on every frame's output against that frame's label. Expression changes are
+   made at training time, in feature space: a ``--splice`` fraction of windows switch from one
+   track to another at a random frame (the tracks with a change from step 1 are not used for
+   training, so the rate is this option alone). A dense LSTM of the same shape is trained alongside.
 3. Reports, on tracks synthesised the same way from FER2013 PublicTest (never used for training or
    selection), per-frame accuracy and flicker (label changes per track) of frame-only, an EMA of the
    frame probabilities, the dense LSTM and the TT-LSTM, each run causally frame by frame.
@@ -55,13 +58,15 @@ class WindowHead(nn.Module):
         self.drop = nn.Dropout(0.2)
         self.fc = nn.Linear(cell.hidden, n_classes)
 
-    def forward(self, xs: torch.Tensor) -> torch.Tensor:
+    def forward(self, xs: torch.Tensor, every_step: bool = False) -> torch.Tensor:
+        """(N, W, C) logits of every step with ``every_step`` (training), else (N, C) of the last."""
         n, w, f = xs.shape
         present = (xs.abs().sum(-1, keepdim=True) > 0).to(xs.dtype)          # padding rows stay zero
         xs = (xs - self.feat_mean) / self.feat_std * present
         gx = self.cell.x2h(xs.reshape(n * w, f)).reshape(n, w, -1)
         h = xs.new_zeros(n, self.cell.hidden)
         c = torch.zeros_like(h)
+        steps = []
         for t in range(w):
             gates = gx[:, t] + self.cell.h2h(h)
             i, fg, g, o = gates.chunk(4, dim=-1)
@@ -69,7 +74,9 @@ class WindowHead(nn.Module):
             h_new = torch.sigmoid(o) * torch.tanh(c_new)
             keep = present[:, t]                                             # padding leaves the state at zero
             h, c = keep * h_new + (1 - keep) * h, keep * c_new + (1 - keep) * c
-        return self.fc(self.drop(h))
+            if every_step:
+                steps.append(h)
+        return self.fc(self.drop(torch.stack(steps, 1) if every_step else h))
 
 
 def make_cell(kind: str, n_in: int) -> nn.Module:
@@ -106,7 +113,8 @@ def windows_at(x: torch.Tensor, t: int, window: int) -> torch.Tensor:
 
 
 def train_head(model: WindowHead, feats: torch.Tensor, labels: torch.Tensor, epochs: int, seed: int,
-               batch: int = 256, lr: float = 3e-3) -> WindowHead:
+               splice: float = 0.15, stability: float = 0.0, batch: int = 256, lr: float = 3e-3) -> WindowHead:
+    """``feats`` (S, W, F) and ``labels`` (S,) of tracks of one face each."""
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * (len(feats) // batch)
@@ -118,14 +126,26 @@ def train_head(model: WindowHead, feats: torch.Tensor, labels: torch.Tensor, epo
         total = 0.0
         for i in range(len(feats) // batch):
             idx = perm[i * batch:(i + 1) * batch]
-            end = torch.randint(0, w, (len(idx),), generator=gen)             # the frame being labelled
-            length = torch.minimum(torch.randint(1, w + 1, (len(idx),), generator=gen), end + 1)
+            n = len(idx)
+            # a window of the last `length` frames of a track (zeros before it began) ...
+            length = torch.randint(1, w + 1, (n,), generator=gen)
             pos = torch.arange(w)
-            # window slot k holds frame end - (w - 1 - k); slots before the track's start are zeros
-            src = end[:, None] - (w - 1 - pos)[None]
-            valid = (src >= 0) & (src > end[:, None] - length[:, None])
-            xb = feats[idx[:, None], src.clamp(min=0)] * valid[..., None]
-            loss = F.cross_entropy(model(xb), labels[idx, end], label_smoothing=0.1)
+            valid = pos[None] >= (w - length[:, None])
+            xb = feats[idx] * valid[..., None]
+            yb = labels[idx][:, None].expand(n, w).clone()
+            # ... that, for a `splice` fraction, switches to another track's frames from slot `at` on
+            other = torch.randint(0, s, (n,), generator=gen)
+            at = torch.randint(1, w, (n,), generator=gen)
+            switch = (torch.rand(n, generator=gen) < splice)[:, None] & (pos[None] >= at[:, None]) & valid
+            xb = torch.where(switch[..., None], feats[other], xb)
+            yb = torch.where(switch, labels[other][:, None].expand(n, w), yb)
+            logits = model(xb, every_step=True)
+            loss = F.cross_entropy(logits[valid], yb[valid], label_smoothing=0.1)
+            if stability:
+                # steadiness where the face did not change: consecutive outputs should agree
+                p = torch.softmax(logits, -1)
+                same = valid[:, 1:] & valid[:, :-1] & (yb[:, 1:] == yb[:, :-1]) & (switch[:, 1:] == switch[:, :-1])
+                loss = loss + stability * ((p[:, 1:] - p[:, :-1]) ** 2).sum(-1)[same].mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -168,6 +188,9 @@ def main(argv=None) -> None:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--window", type=int, default=16)
     ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--splice", type=float, default=0.15, help="fraction of training windows with a change of expression")
+    ap.add_argument("--stability", type=float, default=0.0, help="weight of the penalty on output changes between frames of one face")
+    ap.add_argument("--heads", default="dense,tt", help="which LSTM heads to train (the TT one is exported)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--limit", type=int, default=0, help="use only this many training faces (quick runs)")
@@ -198,27 +221,30 @@ def main(argv=None) -> None:
             np.savez(cache, features=data[split][0], probs=data[split][1], labels=data[split][2])
     ftr, _, ytr = data["training"]
     fte, pte, yte = data["publictest"]
+    one_face = (ytr == ytr[:, :1]).all(1)                   # splices are made at training time instead
+    ftr, ytr = ftr[one_face], ytr[one_face, 0]
     xtr = torch.from_numpy(ftr.astype(np.float32))
     mean, std = xtr.mean((0, 1)), xtr.std((0, 1)).clamp(min=1e-3)
     results, models = {}, {}
     results["frame-only"] = score(pte.argmax(2), yte)
     results["ema (alpha 0.4)"] = score(ema_predictions(pte), yte)
-    for kind in ("dense", "tt"):
+    for kind in a.heads.split(","):
         print(f"training the {kind} LSTM head", flush=True)
         model = train_head(WindowHead(make_cell(kind, xtr.shape[-1]), mean, std), xtr, torch.from_numpy(ytr),
-                           a.epochs, a.seed)
+                           a.epochs, a.seed, splice=a.splice, stability=a.stability)
         models[kind] = model
         results[f"{kind} LSTM"] = score(causal_predictions(model, torch.from_numpy(fte.astype(np.float32)), a.window), yte)
-    tt_params, dense_params = cell_params(models["tt"].cell), cell_params(models["dense"].cell)
+    tt_params, dense_params = cell_params(models["tt"].cell), cell_params(make_cell("dense", xtr.shape[-1]))
     head_extra = sum(p.numel() for p in models["tt"].fc.parameters())
     lines = [f"synthetic PublicTest tracks: {len(yte)} x {a.window} frames (frame model {a.model}); "
              f"training: {len(ytr)} tracks, {a.epochs} epochs, seed {a.seed}, {time.time() - t0:.0f}s",
+             f"{int((~one_face).sum())} training tracks with a change left out; training windows spliced at rate {a.splice}",
              "| head | per-frame accuracy | flicker (label changes per track) |", "|---|---|---|"]
     lines += [f"| {k} | {v['accuracy']:.2%} | {v['flicker']:.2f} |" for k, v in results.items()]
     lines.append(f"LSTM cell parameters: TT {tt_params:,}, dense {dense_params:,} ({dense_params / tt_params:.1f}x); "
                  f"output layer {head_extra:,}")
     lines.append(f"command: python -m ferdesk.training.train_temporal --model {a.model} --window {a.window} "
-                 f"--epochs {a.epochs} --seed {a.seed}" + (f" --limit {a.limit}" if a.limit else "") + (" --write" if a.write else ""))
+                 f"--epochs {a.epochs} --seed {a.seed} --splice {a.splice} --stability {a.stability} --heads {a.heads}" + (f" --limit {a.limit}" if a.limit else "") + (" --write" if a.write else ""))
     print("\n".join(lines), flush=True)
     if a.write:
         write_model(a, models["tt"], spec, results, tt_params + head_extra, dense_params + head_extra, "\n".join(lines))
@@ -256,6 +282,9 @@ def write_model(a, model: WindowHead, frame_spec, results: dict, params: int, de
     if "ckplus" in old.get("metrics", {}):
         entry["metrics"]["ckplus"] = old["metrics"]["ckplus"]
     doc["models"] = [m for m in doc["models"] if m["name"] != a.name] + [entry]
+    for m in doc["models"]:
+        if m["task"] == "temporal" and m["name"] != a.name:
+            m.pop("default", None)
     CATALOG_PATH.write_text(json.dumps(doc, indent=2) + "\n")
     print(f"wrote {path} ({path.stat().st_size:,} bytes) and its catalog entry")
 

@@ -1,0 +1,115 @@
+"""The learned temporal head: the bundled model in the live pipeline, and its training pieces."""
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from ferdesk.catalog import Catalog
+from ferdesk.errors import ModelError
+from ferdesk.temporal import LearnedTemporal, compatible_classifiers, make_temporal
+
+CATALOG = Catalog.load()
+
+
+def bundled_head(**kw) -> LearnedTemporal:
+    return LearnedTemporal(CATALOG.default("temporal"), **kw)
+
+
+def test_catalog_entry_carries_what_outside_tools_read():
+    spec = CATALOG.default("temporal")
+    assert spec.get("params") < spec.get("dense_params")
+    assert spec.get("window") >= 2 and spec.get("reads")["size"] > 0
+    assert compatible_classifiers(CATALOG, spec), "some bundled classifier gives the features it reads"
+    assert CATALOG.default("classifier").name in compatible_classifiers(CATALOG, spec)
+
+
+def test_learned_head_keeps_a_window_per_track_and_forgets_lost_tracks():
+    head = bundled_head(forget_after=2)
+    rng = np.random.default_rng(0)
+    n_classes = len(head.spec.labels)
+    probs = np.full((2, n_classes), 1 / n_classes, np.float32)
+    for _ in range(head.window + 3):
+        out = head.update((1, 2), probs, rng.random((2, head.feature_size), dtype=np.float32))
+        assert out.shape == (2, n_classes) and np.allclose(out.sum(1), 1, atol=1e-5)
+    assert len(head._history[1]) == head.window                    # a sliding window, not the whole track
+    head.update((1,), probs[:1], rng.random((1, head.feature_size), dtype=np.float32))
+    assert 2 in head._history                                       # missed once: kept for a while
+    for _ in range(3):
+        head.update((1,), probs[:1], rng.random((1, head.feature_size), dtype=np.float32))
+    assert 2 not in head._history                                   # gone too long: forgotten
+    assert head.update((), probs[:0], None).shape == (0, n_classes)
+    with pytest.raises(ModelError, match="needs"):
+        head.update((1,), probs[:1], None)
+
+
+def test_learned_head_depends_on_the_track_history():
+    """The same current frame gives different outputs after different histories (it is not per frame)."""
+    head = bundled_head()
+    rng = np.random.default_rng(1)
+    probs = np.full((2, 7), 1 / 7, np.float32)
+    a, b = rng.random((2, head.feature_size), dtype=np.float32) * 2
+    for _ in range(8):
+        head.update((1, 2), probs, np.stack([a, b]))
+    now = rng.random(head.feature_size, dtype=np.float32) * 2
+    out = head.update((1, 2), probs, np.stack([now, now]))
+    assert np.abs(out[0] - out[1]).max() > 1e-4
+
+
+def test_a_classifier_without_the_features_is_refused_with_the_models_that_fit():
+    spec = CATALOG.default("temporal")
+    other = SimpleNamespace(spec=SimpleNamespace(name="other-net", get=lambda k, d=None: d), labels=spec.labels)
+    with pytest.raises(ModelError, match="does not give; use it with: .*fernet-s"):
+        LearnedTemporal.create(CATALOG, other)
+
+
+def test_run_with_the_learned_head(clip):
+    from conftest import run_cli
+
+    r = run_cli("run", "--source", str(clip), "--no-log", "--temporal", "on", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["temporal"] == "on" and out["latency_ms"]["temporal"]["p50"] > 0
+    assert out["faces"] > 0
+
+
+# -- training pieces (training extra) -------------------------------------------------------------
+def test_synthetic_tracks_keep_labels_and_move_the_face():
+    from ferdesk.training.sequences import TrackStyle, synthesise_track, synthesise_tracks
+
+    rng = np.random.default_rng(0)
+    face = rng.integers(0, 256, (48, 48), dtype=np.uint8)
+    still = synthesise_track(face, 4, rng, TrackStyle(noise=0, blur_prob=0), amount=0)
+    assert (still == face).all()                                   # amount 0: the face itself
+    moving = synthesise_track(face, 4, rng, amount=1.0)
+    assert moving.shape == (4, 48, 48) and np.abs(moving[0].astype(int) - moving[1]).mean() > 2
+    faces = rng.integers(0, 256, (40, 48, 48), dtype=np.uint8)
+    labels = np.arange(40) % 7
+    crops, per_frame = synthesise_tracks(faces, labels, 6, seed=3, splice=0.5)
+    assert crops.shape == (40, 6, 48, 48) and per_frame.shape == (40, 6)
+    assert (per_frame[:, 0] == labels).all()                        # every track starts with its own face
+    changed = (per_frame != per_frame[:, :1]).any(1)
+    assert 0 < changed.sum() < 40
+
+
+def test_window_head_ignores_padding_and_exports_its_cores(tmp_path):
+    torch = pytest.importorskip("torch", reason="training extra")
+    ort = pytest.importorskip("onnxruntime")
+    from ferdesk.training.train_temporal import WindowHead, export_onnx, make_cell
+
+    torch.manual_seed(0)
+    head = WindowHead(make_cell("tt", 128), torch.rand(128), torch.rand(128) + 0.5).eval()
+    real = torch.rand(3, 5, 128)
+    padded = torch.cat([torch.zeros(3, 11, 128), real], 1)
+    with torch.no_grad():
+        short = head(real)
+        assert torch.allclose(head(padded), short, atol=1e-5)       # zero rows = the track had not begun
+        assert not torch.allclose(head(real[:, 1:]), short, atol=1e-3)
+    path = tmp_path / "head.onnx"
+    export_onnx(head, 16, 128, path)
+    got = ort.InferenceSession(str(path)).run(None, {"features": padded.numpy()})[0]
+    assert np.allclose(got, short.numpy(), atol=1e-4)
+    onnx = pytest.importorskip("onnx")
+    stored = [int(np.prod(t.dims)) for t in onnx.load(str(path)).graph.initializer]
+    dense = sum(p.numel() for p in make_cell("dense", 128).parameters())
+    assert sum(stored) < dense / 10 and max(stored) < 128 * 64, "the file holds TT cores, not dense matrices"
