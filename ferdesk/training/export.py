@@ -91,6 +91,9 @@ def main(argv=None) -> None:
     ap.add_argument("--default", action="store_true")
     ap.add_argument("--no-tflite", action="store_true")
     ap.add_argument("--flip", action="store_true", help="average with the mirrored face (test-time augmentation)")
+    ap.add_argument("--compressed-from", help="the catalog model this one was made from (pruned variants)")
+    ap.add_argument("--compression", help="how it was made from --compressed-from")
+    ap.add_argument("--provenance", help="the commands that made the weights (default: train_classifier)")
     a = ap.parse_args(argv)
 
     nets = []
@@ -128,9 +131,11 @@ def main(argv=None) -> None:
         "files": files, "file": files[0]["path"], "format": "onnx", "size_bytes": files[0]["size_bytes"],
         "dataset": "FER2013 Training (28,709 faces, 7 classes)", "metrics": {},
         "license": "MIT (weights trained by this repo); trained on FER2013, a research data set: for research and demonstration",
-        "provenance": f"python -m ferdesk.training.train_classifier --arch {a.arch} then python -m ferdesk.training.export "
-                      f"--arch {a.arch} --name {a.name}{' --flip' if a.flip else ''}",
+        "provenance": f"{a.provenance or f'python -m ferdesk.training.train_classifier --arch {a.arch}'} then "
+                      f"python -m ferdesk.training.export --arch {a.arch} --name {a.name}{' --flip' if a.flip else ''}",
     }
+    if a.compressed_from:
+        entry.update(compressed_from=a.compressed_from, compression=a.compression or "")
     if a.default:
         entry["default"] = True
     upsert_catalog(entry)
