@@ -138,6 +138,7 @@ def main(argv=None) -> None:
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--finetune-epochs", type=int, default=30, help="0: keep the FER2013 CNN frozen")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--write-catalog", metavar="NAME", help="store the table in this temporal model's catalog entry (metrics.ckplus)")
     a = ap.parse_args(argv)
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -184,6 +185,24 @@ def main(argv=None) -> None:
     tt = next(c for n, c in cells.items() if n.startswith("TT"))
     print(f"\nTT-LSTM cell: {tt.tt_params():,} parameters; a dense LSTM cell of the same shape has "
           f"{tt.dense_params():,}: {tt.dense_params() / tt.tt_params():.0f}x smaller.")
+    if a.write_catalog:
+        import json
+
+        from ferdesk.catalog import CATALOG_PATH
+
+        command = (f"python -m ferdesk.training.ckplus --weights {a.weights} --folds {a.folds} --seed {a.seed} "
+                   f"--finetune-epochs {a.finetune_epochs}")
+        doc = json.loads(CATALOG_PATH.read_text())
+        entry = next(m for m in doc["models"] if m["name"] == a.write_catalog)
+        entry.setdefault("metrics", {})["ckplus"] = {
+            "protocol": f"{len(labels)} sequences x 3 onset-to-apex frames, {a.folds}-fold subject-independent CV, "
+                        f"7 classes; CNN {how}; the recurrent heads read 128x6x6 feature maps (hidden {a.hidden})",
+            **{name: {"mean_accuracy": round(float(np.mean(v)), 4), "std": round(float(np.std(v)), 4)} for name, v in accs.items()},
+            "tt_lstm_cell_params": tt.tt_params(), "dense_lstm_cell_params": tt.dense_params(),
+            "compression": round(tt.dense_params() / tt.tt_params(), 1), "command": command,
+        }
+        CATALOG_PATH.write_text(json.dumps(doc, indent=2) + "\n")
+        print(f"stored in the catalog entry {a.write_catalog} (metrics.ckplus)")
 
 
 if __name__ == "__main__":
