@@ -18,12 +18,10 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ferdesk.training.augment import augment
 from ferdesk.training.nets import ARCHITECTURES, ResidualPair, build
-from ferdesk.training.train_classifier import DEFAULT_DATA, evaluate, load_split
+from ferdesk.training.train_classifier import DEFAULT_DATA, evaluate, fit, load_split
 
 
 def channel_scores(pair: ResidualPair) -> torch.Tensor:
@@ -71,27 +69,9 @@ def main(argv=None) -> None:
     xva, yva = load_split(a.data / "fer2013_publictest.npz")
     history = [{"epoch": 0, "public_test_acc": evaluate(model, xva, yva), "note": "pruned, before fine-tuning"}]
     print(json.dumps(history[-1]), flush=True)
-    opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
-    steps = a.epochs * (len(xtr) // a.batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=steps, pct_start=0.1)
     a.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    for epoch in range(a.epochs):
-        model.train()
-        perm = torch.randperm(len(xtr), generator=gen)
-        total = 0.0
-        for i in range(len(xtr) // a.batch):
-            idx = perm[i * a.batch:(i + 1) * a.batch]
-            xb = augment(xtr[idx], gen).contiguous(memory_format=torch.channels_last)
-            loss = F.cross_entropy(model(xb), ytr[idx], label_smoothing=0.1)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item()
-        history.append({"epoch": epoch + 1, "loss": total / (i + 1), "public_test_acc": evaluate(model, xva, yva),
-                        "elapsed_s": time.time() - t0})
-        print(json.dumps(history[-1]), flush=True)
+    history += fit(model, xtr, ytr, xva, yva, a.epochs, gen, batch=a.batch, lr=a.lr, warmup=0.1)
     torch.save(model.state_dict(), a.out / "model.pt")
     (a.out / "history.json").write_text(json.dumps(history, indent=1))
     params = (sum(p.numel() for p in src.parameters()), sum(p.numel() for p in model.parameters()))

@@ -39,6 +39,35 @@ def evaluate(model, x, y, batch=512) -> float:
     return correct / len(x)
 
 
+def fit(model, xtr, ytr, xva, yva, epochs: int, gen: torch.Generator, batch: int = 128, lr: float = 0.1,
+        label_smoothing: float = 0.1, warmup: float = 0.15, checkpoint: Path | None = None) -> list[dict]:
+    """SGD + Nesterov with a one-cycle schedule on augmented batches; PublicTest accuracy after each
+    epoch (reported, never used to pick a model). Returns the per-epoch history."""
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
+    steps = epochs * (len(xtr) // batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=warmup)
+    history, t0 = [], time.time()
+    for epoch in range(epochs):
+        model.train()
+        perm = torch.randperm(len(xtr), generator=gen)
+        total = 0.0
+        for i in range(len(xtr) // batch):
+            idx = perm[i * batch:(i + 1) * batch]
+            xb = augment(xtr[idx], gen).contiguous(memory_format=torch.channels_last)
+            loss = F.cross_entropy(model(xb), ytr[idx], label_smoothing=label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+        acc = evaluate(model, xva, yva)
+        history.append({"epoch": epoch + 1, "loss": total / (i + 1), "public_test_acc": acc, "elapsed_s": time.time() - t0})
+        print(json.dumps(history[-1]), flush=True)
+        if checkpoint:
+            torch.save(model.state_dict(), checkpoint)
+    return history
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--arch", default="fernet-s", choices=sorted(ARCHITECTURES))
@@ -58,28 +87,10 @@ def main(argv=None) -> None:
     xtr, ytr = load_split(a.data / "fer2013_training.npz")
     xva, yva = load_split(a.data / "fer2013_publictest.npz")
     model = build(a.arch).to(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
-    steps = a.epochs * (len(xtr) // a.batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=steps, pct_start=0.15)
     a.out.mkdir(parents=True, exist_ok=True)
-    history, best, t0 = [], 0.0, time.time()
-    for epoch in range(a.epochs):
-        model.train()
-        perm = torch.randperm(len(xtr), generator=gen)
-        total = 0.0
-        for i in range(len(xtr) // a.batch):
-            idx = perm[i * a.batch:(i + 1) * a.batch]
-            xb = augment(xtr[idx], gen).contiguous(memory_format=torch.channels_last)
-            loss = F.cross_entropy(model(xb), ytr[idx], label_smoothing=a.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item()
-        acc = evaluate(model, xva, yva)
-        history.append({"epoch": epoch + 1, "loss": total / (i + 1), "public_test_acc": acc, "elapsed_s": time.time() - t0})
-        print(json.dumps(history[-1]), flush=True)
-        torch.save(model.state_dict(), a.out / "last.pt")
+    t0 = time.time()
+    history = fit(model, xtr, ytr, xva, yva, a.epochs, gen, batch=a.batch, lr=a.lr, label_smoothing=a.label_smoothing,
+                  checkpoint=a.out / "last.pt")
     torch.save(model.state_dict(), a.out / "model.pt")
     (a.out / "history.json").write_text(json.dumps(history, indent=1))
     params = sum(p.numel() for p in model.parameters())
