@@ -107,12 +107,11 @@ class LearnedTemporal(TemporalHead):
         catalog = catalog or Catalog.load()
         spec = catalog.default("temporal")
         if classifier is not None:
-            space = (spec.get("reads") or {}).get("features")
-            have = (classifier.spec.get("features") or {}).get("space")
-            if have != space or tuple(classifier.labels) != tuple(spec.labels):
-                fits = ", ".join(compatible_classifiers(catalog, spec)) or "none in the catalog"
-                raise ModelError(f"temporal model {spec.name} reads {space} features, which model "
-                                 f"{classifier.spec.name} does not give; use it with: {fits}")
+            fits = compatible_classifiers(catalog, spec)
+            if classifier.spec.name not in fits or tuple(classifier.labels) != tuple(spec.labels):
+                raise ModelError(f"temporal model {spec.name} reads {spec.get('reads', {}).get('features')} features, "
+                                 f"which model {classifier.spec.name} does not give; use it with: "
+                                 f"{', '.join(fits) or 'none in the catalog'}")
         return cls(spec)
 
     def update(self, face_ids, probs, features=None):
