@@ -1,6 +1,16 @@
 """Train a FER2013 expression classifier on the CPU (or a GPU when one is present).
 
 usage: python -m ferdesk.training.train_classifier --arch fernet-s --epochs 40 --out build/train/fernet-s
+       python -m ferdesk.training.train_classifier --arch fernet-s --epochs 100 --amp bf16 \
+           --teacher fernet-s=build/train/fernet-s/model.pt --teacher fernet-s=build/train/fernet-s-seed1/model.pt \
+           --out build/train/fernet-s-kd
+
+``--teacher`` (repeatable) distils from the mean of one or more trained networks: their softened
+probabilities on every Training face (averaged with the mirrored face, so they agree with the flip
+augmentation) are computed once before training, and the loss becomes
+``(1 - alpha) * cross-entropy + alpha * T^2 * KL(teacher_T || student_T)``.
+``--amp bf16`` runs forward and backward passes in bfloat16 autocast (weights stay float32); on a
+CPU with AVX-512 BF16 it is about 1.7x faster per step.
 
 Writes ``model.pt`` (state dict, not committed), ``history.json`` and ``summary.txt``.
 Seeded: the same command gives the same model on the same machine and library versions.
@@ -10,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +50,40 @@ def evaluate(model, x, y, batch=512) -> float:
     return correct / len(x)
 
 
+@dataclass(frozen=True)
+class Distillation:
+    """Soft targets for every training face (rows follow the training set) and how to weigh them."""
+    targets: torch.Tensor
+    alpha: float = 0.5
+    temperature: float = 3.0
+
+
+@torch.no_grad()
+def teacher_targets(teachers: list[tuple[str, Path]], x: torch.Tensor, temperature: float, batch: int = 512) -> torch.Tensor:
+    """Mean softened probabilities of the teacher networks on ``x`` and its mirror image."""
+    total = torch.zeros(len(x), 7)
+    for arch, weights in teachers:
+        net = build(arch)
+        net.load_state_dict(torch.load(weights, map_location="cpu"))
+        net.eval()
+        for i in range(0, len(x), batch):
+            xb = x[i:i + batch]
+            for view in (xb, torch.flip(xb, dims=[3])):
+                total[i:i + batch] += torch.softmax(net(view) / temperature, dim=1)
+    return total / (2 * len(teachers))
+
+
+def parse_teacher(text: str) -> tuple[str, Path]:
+    arch, sep, weights = text.partition("=")
+    if not sep or arch not in ARCHITECTURES or not Path(weights).is_file():
+        raise argparse.ArgumentTypeError(f"--teacher wants ARCH=WEIGHTS with ARCH one of {sorted(ARCHITECTURES)} "
+                                         f"and an existing weights file, got {text!r}")
+    return arch, Path(weights)
+
+
 def fit(model, xtr, ytr, xva, yva, epochs: int, gen: torch.Generator, batch: int = 128, lr: float = 0.1,
-        label_smoothing: float = 0.1, warmup: float = 0.15, checkpoint: Path | None = None) -> list[dict]:
+        label_smoothing: float = 0.1, warmup: float = 0.15, checkpoint: Path | None = None,
+        distillation: Distillation | None = None, amp: str = "off") -> list[dict]:
     """SGD + Nesterov with a one-cycle schedule on augmented batches; PublicTest accuracy after each
     epoch (reported, never used to pick a model). Returns the per-epoch history."""
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
@@ -54,7 +97,14 @@ def fit(model, xtr, ytr, xva, yva, epochs: int, gen: torch.Generator, batch: int
         for i in range(len(xtr) // batch):
             idx = perm[i * batch:(i + 1) * batch]
             xb = augment(xtr[idx], gen).contiguous(memory_format=torch.channels_last)
-            loss = F.cross_entropy(model(xb), ytr[idx], label_smoothing=label_smoothing)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp == "bf16"):
+                logits = model(xb)
+            logits = logits.float()
+            loss = F.cross_entropy(logits, ytr[idx], label_smoothing=label_smoothing)
+            if distillation is not None:
+                t = distillation.temperature
+                kd = F.kl_div(F.log_softmax(logits / t, dim=1), distillation.targets[idx], reduction="batchmean") * t * t
+                loss = (1 - distillation.alpha) * loss + distillation.alpha * kd
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -79,6 +129,11 @@ def main(argv=None) -> None:
     ap.add_argument("--label-smoothing", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--amp", choices=["off", "bf16"], default="off", help="bfloat16 autocast for training steps")
+    ap.add_argument("--teacher", type=parse_teacher, action="append", default=[], metavar="ARCH=WEIGHTS",
+                    help="distil from this trained network (repeat for an ensemble teacher)")
+    ap.add_argument("--kd-alpha", type=float, default=0.5)
+    ap.add_argument("--kd-temperature", type=float, default=3.0)
     a = ap.parse_args(argv)
 
     torch.manual_seed(a.seed)
@@ -89,8 +144,14 @@ def main(argv=None) -> None:
     model = build(a.arch).to(memory_format=torch.channels_last)
     a.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
+    distillation = None
+    if a.teacher:
+        targets = teacher_targets(a.teacher, xtr, a.kd_temperature)
+        agree = (targets.argmax(1) == ytr).float().mean().item()
+        print(f"teacher targets ready in {time.time() - t0:.0f}s; teacher agrees with the Training labels on {agree:.4f}", flush=True)
+        distillation = Distillation(targets, a.kd_alpha, a.kd_temperature)
     history = fit(model, xtr, ytr, xva, yva, a.epochs, gen, batch=a.batch, lr=a.lr, label_smoothing=a.label_smoothing,
-                  checkpoint=a.out / "last.pt")
+                  checkpoint=a.out / "last.pt", distillation=distillation, amp=a.amp)
     torch.save(model.state_dict(), a.out / "model.pt")
     (a.out / "history.json").write_text(json.dumps(history, indent=1))
     params = sum(p.numel() for p in model.parameters())
@@ -101,7 +162,11 @@ def main(argv=None) -> None:
         f"(best epoch {max(history, key=lambda h: h['public_test_acc'])['epoch']}: "
         f"{max(h['public_test_acc'] for h in history):.4f})\n"
         f"train time={time.time() - t0:.0f}s threads={a.threads}\n"
-        f"command: python -m ferdesk.training.train_classifier --arch {a.arch} --epochs {a.epochs} --seed {a.seed} --out {a.out}\n"
+        f"command: python -m ferdesk.training.train_classifier --arch {a.arch} --epochs {a.epochs} --seed {a.seed}"
+        + (f" --amp {a.amp}" if a.amp != "off" else "")
+        + "".join(f" --teacher {arch}={w}" for arch, w in a.teacher)
+        + (f" --kd-alpha {a.kd_alpha} --kd-temperature {a.kd_temperature}" if a.teacher else "")
+        + f" --out {a.out}\n"
     )
 
 

@@ -1,0 +1,92 @@
+"""Compression and distillation pieces of the training pipeline, on small random networks."""
+import argparse
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+from ferdesk.catalog import InputSpec  # noqa: E402
+from ferdesk.training.compress import compact_names, make_int8  # noqa: E402
+from ferdesk.training.export import INPUT_SPEC, WithSoftmax, export_onnx  # noqa: E402
+from ferdesk.training.nets import build  # noqa: E402
+from ferdesk.training.train_classifier import parse_teacher, teacher_targets  # noqa: E402
+
+
+def _run(path, x):
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"input": x})
+
+
+def test_int8_file_has_short_names_and_still_gives_probabilities_and_features(tmp_path):
+    torch.manual_seed(0)
+    fp32 = tmp_path / "net.onnx"
+    export_onnx(WithSoftmax([build("fernet-t").eval()]).eval(), fp32)
+    images = np.random.default_rng(0).integers(0, 256, (64, 48, 48), dtype=np.uint8)
+    int8 = tmp_path / "net-int8.onnx"
+    make_int8(fp32, int8, InputSpec.from_dict(INPUT_SPEC), images)
+
+    model = onnx.load(str(int8))
+    onnx.checker.check_model(model)
+    assert [o.name for o in model.graph.output] == ["probabilities", "features"]
+    assert all(not n.name for n in model.graph.node)
+    assert max(len(t.name) for t in model.graph.initializer) <= 6
+
+    x = np.random.default_rng(1).random((4, 1, 48, 48), dtype=np.float32)
+    probs, feats = _run(int8, x)
+    assert probs.shape == (4, 7) and feats.shape == (4, 64)
+    np.testing.assert_allclose(probs.sum(1), 1, atol=1e-5)
+
+
+def test_compact_names_keeps_outputs_and_shrinks_the_file(tmp_path):
+    torch.manual_seed(0)
+    path = tmp_path / "net.onnx"
+    export_onnx(WithSoftmax([build("fernet-t").eval()]).eval(), path)
+    x = np.random.default_rng(2).random((3, 1, 48, 48), dtype=np.float32)
+    before = _run(path, x)
+    model = onnx.load(str(path))
+    size = model.ByteSize()
+    compacted = compact_names(model)
+    assert compacted.ByteSize() < size
+    onnx.save(compacted, str(tmp_path / "short.onnx"))
+    for a, b in zip(before, _run(tmp_path / "short.onnx", x)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_teacher_targets_are_flip_invariant_probabilities(tmp_path):
+    torch.manual_seed(0)
+    net = build("fernet-t").eval()
+    weights = tmp_path / "t.pt"
+    torch.save(net.state_dict(), weights)
+    x = torch.rand(6, 1, 48, 48)
+    soft = teacher_targets([("fernet-t", weights)], x, temperature=3.0)
+    mirrored = teacher_targets([("fernet-t", weights)], torch.flip(x, dims=[3]), temperature=3.0)
+    torch.testing.assert_close(soft.sum(1), torch.ones(6))
+    torch.testing.assert_close(soft, mirrored)
+    sharp = teacher_targets([("fernet-t", weights)], x, temperature=1.0)
+    assert sharp.max() > soft.max()  # a higher temperature softens
+
+
+def test_teacher_argument_names_the_problem(tmp_path):
+    with pytest.raises(argparse.ArgumentTypeError, match="ARCH=WEIGHTS"):
+        parse_teacher("fernet-s")
+    with pytest.raises(argparse.ArgumentTypeError, match="existing weights file"):
+        parse_teacher(f"fernet-s={tmp_path / 'missing.pt'}")
+
+
+def test_distillation_pulls_the_student_towards_the_teacher():
+    from ferdesk.training.train_classifier import Distillation, fit
+
+    torch.manual_seed(0)
+    x = torch.rand(256, 1, 48, 48)
+    y = torch.randint(0, 7, (256,))
+    # a teacher that always says "happy", whatever the label
+    targets = torch.full((256, 7), 0.02)
+    targets[:, 3] = 0.88
+    student = build("fernet-t")
+    fit(student, x, y, x[:32], y[:32], epochs=2, gen=torch.Generator().manual_seed(0), batch=64, lr=0.05,
+        distillation=Distillation(targets, alpha=1.0, temperature=1.0), amp="bf16")
+    student.eval()
+    with torch.no_grad():
+        assert (student(x[:64]).argmax(1) == 3).float().mean() > 0.9
