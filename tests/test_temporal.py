@@ -110,6 +110,11 @@ def test_window_head_ignores_padding_and_exports_its_cores(tmp_path):
     got = ort.InferenceSession(str(path)).run(None, {"features": padded.numpy()})[0]
     assert np.allclose(got, short.numpy(), atol=1e-4)
     onnx = pytest.importorskip("onnx")
-    stored = [int(np.prod(t.dims)) for t in onnx.load(str(path)).graph.initializer]
+    model = onnx.load(str(path))
+    scan = [n for n in model.graph.node if n.op_type == "Scan"]
+    assert len(scan) == 1, "the recurrence is one Scan, not 16 unrolled copies of the step"
+    body = next(a.g for a in scan[0].attribute if a.name == "body")
+    stored = [int(np.prod(t.dims)) for g in (model.graph, body) for t in g.initializer]
     dense = sum(p.numel() for p in make_cell("dense", 128).parameters())
     assert sum(stored) < dense / 10 and max(stored) < 128 * 64, "the file holds TT cores, not dense matrices"
+    assert path.stat().st_size < 4 * sum(stored) + 8_000, "the file is about the size of its cores"

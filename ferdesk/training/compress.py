@@ -49,27 +49,39 @@ def compact_names(model: onnx.ModelProto) -> onnx.ModelProto:
 
     What a graph computes does not depend on them, but after quantisation they are a fifth of a
     small model's file (``onnx::Conv_130_quantized_scale`` repeated in every node that reads it).
-    The graph's input and output names, which callers use, are kept.
+    The graph's input and output names, which callers use, are kept; subgraphs (a Scan's body)
+    get their own short names, all of them (their inputs and outputs bind by position).
     """
-    g = model.graph
-    keep = {v.name for v in g.input} | {v.name for v in g.output}
+    _compact_graph(model.graph, "t", keep={v.name for v in model.graph.input} | {v.name for v in model.graph.output})
+    model.doc_string = ""
+    return model
+
+
+def _compact_graph(g: onnx.GraphProto, prefix: str, keep: set[str], outer=None) -> None:
+    """Renames in place. ``outer``: the enclosing graph's renaming, for names a subgraph reads from it."""
+    defined = {v.name for v in g.input} | {t.name for t in g.initializer} | {o for n in g.node for o in n.output}
     names: dict[str, str] = {}
 
     def short(name: str) -> str:
         if not name or name in keep:
             return name
-        return names.setdefault(name, f"t{len(names)}")
+        if outer is not None and name not in defined:
+            return outer(name)
+        return names.setdefault(name, f"{prefix}{len(names)}")
 
+    for v in [*g.input, *g.output]:
+        v.name = short(v.name)
     for t in g.initializer:
         t.name = short(t.name)
         t.doc_string = ""
-    for n in g.node:
+    for k, n in enumerate(g.node):
         n.name, n.doc_string = "", ""
         n.input[:] = [short(i) for i in n.input]
         n.output[:] = [short(o) for o in n.output]
+        for attr in n.attribute:
+            if attr.type == onnx.AttributeProto.GRAPH:
+                _compact_graph(attr.g, f"{prefix}{k}_", keep=set(), outer=short)
     del g.value_info[:]
-    model.doc_string = ""
-    return model
 
 
 def make_int8(src, dst, spec: InputSpec, images: np.ndarray) -> None:

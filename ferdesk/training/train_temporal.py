@@ -48,7 +48,7 @@ class DenseCell(nn.Module):
 class WindowHead(nn.Module):
     """(N, W, F) features of a track's last W frames (oldest first, zero rows before the track began)
     -> (N, C) logits for the last frame. The input projection runs once over all W frames, then the
-    recurrence runs W small steps; the graph is unrolled for ONNX."""
+    recurrence runs W small steps (an ONNX Scan in the exported file, see temporal_export)."""
 
     def __init__(self, cell: nn.Module, feat_mean: torch.Tensor, feat_std: torch.Tensor, n_classes: int = 7):
         super().__init__()
@@ -58,25 +58,36 @@ class WindowHead(nn.Module):
         self.drop = nn.Dropout(0.2)
         self.fc = nn.Linear(cell.hidden, n_classes)
 
-    def forward(self, xs: torch.Tensor, every_step: bool = False) -> torch.Tensor:
-        """(N, W, C) logits of every step with ``every_step`` (training), else (N, C) of the last."""
+    def project(self, xs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, W, F) features -> input-to-hidden gate inputs (N, W, 4H) of all frames at once, and
+        (N, W, 1): 1 where a frame is present, 0 on the padding before the track began."""
         n, w, f = xs.shape
         present = (xs.abs().sum(-1, keepdim=True) > 0).to(xs.dtype)          # padding rows stay zero
         xs = (xs - self.feat_mean) / self.feat_std * present
-        gx = self.cell.x2h(xs.reshape(n * w, f)).reshape(n, w, -1)
-        h = xs.new_zeros(n, self.cell.hidden)
+        return self.cell.x2h(xs.reshape(n * w, f)).reshape(n, w, -1), present
+
+    def step(self, h: torch.Tensor, c: torch.Tensor, gx_t: torch.Tensor, keep: torch.Tensor):
+        """One recurrence step; where ``keep`` is 0 (padding) the state stays as it was."""
+        gates = gx_t + self.cell.h2h(h)
+        i, fg, g, o = gates.chunk(4, dim=-1)
+        c_new = torch.sigmoid(fg) * c + torch.sigmoid(i) * torch.tanh(g)
+        h_new = torch.sigmoid(o) * torch.tanh(c_new)
+        return keep * h_new + (1 - keep) * h, keep * c_new + (1 - keep) * c
+
+    def readout(self, h: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.drop(h))
+
+    def forward(self, xs: torch.Tensor, every_step: bool = False) -> torch.Tensor:
+        """(N, W, C) logits of every step with ``every_step`` (training), else (N, C) of the last."""
+        gx, present = self.project(xs)
+        h = xs.new_zeros(xs.shape[0], self.cell.hidden)
         c = torch.zeros_like(h)
         steps = []
-        for t in range(w):
-            gates = gx[:, t] + self.cell.h2h(h)
-            i, fg, g, o = gates.chunk(4, dim=-1)
-            c_new = torch.sigmoid(fg) * c + torch.sigmoid(i) * torch.tanh(g)
-            h_new = torch.sigmoid(o) * torch.tanh(c_new)
-            keep = present[:, t]                                             # padding leaves the state at zero
-            h, c = keep * h_new + (1 - keep) * h, keep * c_new + (1 - keep) * c
+        for t in range(xs.shape[1]):
+            h, c = self.step(h, c, gx[:, t], present[:, t])
             if every_step:
                 steps.append(h)
-        return self.fc(self.drop(torch.stack(steps, 1) if every_step else h))
+        return self.readout(torch.stack(steps, 1) if every_step else h)
 
 
 def make_cell(kind: str, n_in: int) -> nn.Module:
@@ -176,10 +187,10 @@ def score(pred: np.ndarray, labels: np.ndarray) -> dict:
 
 
 def export_onnx(model: WindowHead, window: int, n_feat: int, path: Path) -> None:
-    model = model.eval()
-    torch.onnx.export(model, (torch.rand(1, window, n_feat),), str(path), input_names=["features"],
-                      output_names=["logits"], dynamic_axes={"features": {0: "tracks"}, "logits": {0: "tracks"}},
-                      opset_version=17, dynamo=False)
+    """The TT cores and one recurrence step, looped by an ONNX Scan (ferdesk.training.temporal_export)."""
+    from ferdesk.training.temporal_export import export_scan_onnx
+
+    export_scan_onnx(model.eval(), window, n_feat, path)
 
 
 def main(argv=None) -> None:
