@@ -39,6 +39,39 @@ def cpu_flags() -> list[str]:
     return [f for f in wanted if f in flags]
 
 
+# the zoo's tiers (issue 3): file bytes, PublicTest accuracy, ONNX Runtime ms p50 per face on one thread
+TIER_TARGETS = {
+    "tiny": {"max_bytes": 100_000, "min_accuracy": 0.67, "max_ms": None},
+    "balanced": {"max_bytes": 1_000_000, "min_accuracy": 0.70, "max_ms": 1.0},
+    "best": {"max_bytes": 10_000_000, "min_accuracy": 0.72, "max_ms": 5.0},
+}
+
+
+def tier_rows(cat, bench: dict) -> list[str]:
+    """One row per tier: the catalog model marked with it, each target and whether it is met."""
+    rows = ["| tier | model | file (target) | PublicTest (target) | ONNX Runtime ms p50 (target) | targets |",
+            "|---|---|---|---|---|---|"]
+    for tier, t in TIER_TARGETS.items():
+        m = next((m for m in cat.by_task("classifier") if m.get("tier") == tier), None)
+        if m is None:
+            rows.append(f"| {tier} | none marked | | | | |")
+            continue
+        size = m.primary.size_bytes
+        acc = m.get("metrics", {}).get("fer2013_publictest_accuracy")
+        r = bench.get((m.name, "onnxruntime"))
+        ms = r["latency_ms_p50"] if r else None
+        checks = [size <= t["max_bytes"], acc is not None and acc >= t["min_accuracy"]]
+        if t["max_ms"] is not None:
+            checks.append(ms is not None and ms <= t["max_ms"])
+        missed = [what for what, ok in zip(("size", "accuracy", "latency"), checks) if not ok]
+        acc_cell = "-" if acc is None else f"{acc:.2%}"
+        ms_cell = ("-" if ms is None else f"{ms:.3f}") + (f" (<= {t['max_ms']:g})" if t["max_ms"] else "")
+        verdict = "met" if not missed else "missed: " + ", ".join(missed)
+        rows.append(f"| {tier} | {m.name} | {size / 1000:.0f} kB (<= {t['max_bytes'] / 1000:.0f} kB) "
+                    f"| {acc_cell} (>= {t['min_accuracy']:.0%}) | {ms_cell} | {verdict} |")
+    return rows
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=300)
@@ -84,6 +117,13 @@ def main(argv=None) -> int:
         *rows,
         "",
         *findings,
+        "",
+        "## Tiers",
+        "",
+        "The zoo's tiers and their targets; the model marked with each tier in the catalog (`tier`),",
+        "its measured figures (kB = 1000 bytes) and whether every target is met.",
+        "",
+        *tier_rows(cat, bench),
         "",
         f"This CPU's vector extensions: {', '.join(cpu_flags()) or 'unknown'}. INT8 speed depends on integer",
         "dot-product instructions (VNNI on x86, SDOT/UDOT on ARMv8.2+ boards); where they are missing it gains",

@@ -139,6 +139,10 @@ def test_models_json_lists_every_model_with_availability():
         assert {"name", "task", "labels", "size_bytes", "file", "backends"} <= set(row)
         for b in row["backends"].values():
             assert b["available"] or b["reason"]
+    catalog = {m.name: m for m in Catalog.load().models}
+    tiers = [row["tier"] for row in rows if "tier" in row]
+    assert set(tiers) <= {"tiny", "balanced", "best"} and len(tiers) == len(set(tiers)), "one classifier per tier"
+    assert all(row.get("tier") == catalog[row["name"]].get("tier") for row in rows)
 
 
 def test_eval_reports_accuracy_recall_and_confusion(tmp_path):

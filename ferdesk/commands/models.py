@@ -38,7 +38,7 @@ def describe(spec) -> dict:
         "files": [{"format": f.format, "path": str(f.path), "size_bytes": f.size_bytes, "precision": f.precision} for f in spec.files],
         "input": raw.get("input"), "metrics": raw.get("metrics", {}), "params": raw.get("params"),
         "license": raw.get("license"), "backends": model_backends(spec),
-        **{k: raw[k] for k in ("features", "window", "reads", "dense_params") if k in raw},
+        **{k: raw[k] for k in ("features", "window", "reads", "dense_params", "tier", "compressed_from") if k in raw},
     }
 
 
@@ -51,7 +51,8 @@ def main(a) -> int:
     for r in rows:
         acc = r["metrics"].get("fer2013_publictest_accuracy")
         print(f"{r['name']:<16} {r['task']:<10} {r['size_bytes'] / 1024:8.1f} KB"
-              f"{'  acc ' + format(acc, '.2%') if acc is not None else ''}{'  [default]' if r['default'] else ''}")
+              f"{'  acc ' + format(acc, '.2%') if acc is not None else ''}{'  [default]' if r['default'] else ''}"
+              f"{'  [' + r['tier'] + ' tier]' if r.get('tier') else ''}")
         print(f"{'':<16} {where_it_runs(r['backends'])}")
     return 0
 

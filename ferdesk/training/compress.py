@@ -22,6 +22,7 @@ import numpy as np
 import onnx
 
 from ferdesk.catalog import CATALOG_PATH, MODELS_DIR, InputSpec, file_digest
+from ferdesk.training.export import TIERS, release_tier
 from ferdesk.training.train_classifier import DEFAULT_DATA
 
 
@@ -107,7 +108,8 @@ def make_int8(src, dst, spec: InputSpec, images: np.ndarray) -> None:
     onnx.save(compact_names(onnx.load(str(dst))), str(dst))
 
 
-def make_int8_tflite(arch: str, weights, dst, images: np.ndarray) -> None:
+def make_int8_tflite(arch: str, weights: list, dst, images: np.ndarray) -> None:
+    """``weights``: one state dict, or several for an ensemble (the mean of their softmaxes, as exported)."""
     import litert_torch
     import torch
     from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
@@ -120,9 +122,11 @@ def make_int8_tflite(arch: str, weights, dst, images: np.ndarray) -> None:
     from ferdesk.training.export import WithSoftmax
     from ferdesk.training.nets import build
 
-    net = build(arch)
-    net.load_state_dict(torch.load(weights, map_location="cpu"))
-    model = WithSoftmax([net]).eval()
+    nets = []
+    for w in weights:
+        nets.append(build(arch))
+        nets[-1].load_state_dict(torch.load(w, map_location="cpu"))
+    model = WithSoftmax(nets).eval()
     sample = (torch.rand(1, 1, 48, 48),)
     quantizer = PT2EQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False))
     prepared = prepare_pt2e(torch.export.export(model, sample).module(), quantizer)
@@ -140,9 +144,15 @@ def main(argv=None) -> None:
     ap.add_argument("--calibration", type=int, default=512, help="FER2013 Training faces for INT8 calibration")
     ap.add_argument("--data", default=str(DEFAULT_DATA / "fer2013_training.npz"))
     ap.add_argument("--arch", help="with --weights: also make the INT8 TFLite file")
-    ap.add_argument("--weights", help="the PyTorch state dict the FP32 model was exported from")
+    ap.add_argument("--weights", action="append",
+                    help="the PyTorch state dict the FP32 model was exported from (repeat for an ensemble, in export order)")
     ap.add_argument("--default", metavar="VARIANT", help="make this variant the default classifier")
+    ap.add_argument("--tier", action="append", default=[], metavar="VARIANT=TIER",
+                    help=f"this variant fills a zoo tier ({', '.join(TIERS)}); repeatable")
     a = ap.parse_args(argv)
+    tiers = dict(t.split("=", 1) for t in a.tier if "=" in t)
+    if len(tiers) != len(a.tier) or not set(tiers.values()) <= set(TIERS):
+        ap.error(f"--tier wants VARIANT=TIER with TIER one of {', '.join(TIERS)}")
     doc = json.loads(CATALOG_PATH.read_text())
     base = next(m for m in doc["models"] if m["name"] == a.name)
     src = MODELS_DIR / base["file"]
@@ -175,13 +185,18 @@ def main(argv=None) -> None:
         entry.update(name=name, files=files, file=f["path"], format="onnx", size_bytes=f["size_bytes"], metrics={},
                      compressed_from=a.name, compression=how,
                      provenance=base["provenance"] + f"; then python -m ferdesk.training.compress --name {a.name} --variants {variant}"
-                     + (f" --arch {a.arch} --weights {a.weights}" if a.weights and variant == "int8" else ""))
+                     + (f" --arch {a.arch}" + "".join(f" --weights {w}" for w in a.weights) if a.weights and variant == "int8" else ""))
         if a.default == variant:
             for m in doc["models"]:
                 if m["task"] == "classifier":
                     m.pop("default", None)
             entry["default"] = True
             entry["provenance"] += f" --default {variant}"
+        entry.pop("tier", None)
+        if variant in tiers:
+            release_tier(doc["models"], tiers[variant])
+            entry["tier"] = tiers[variant]
+            entry["provenance"] += f" --tier {variant}={tiers[variant]}"
         doc["models"] = [m for m in doc["models"] if m["name"] != name]
         doc["models"].insert(doc["models"].index(base) + 1, entry)
         print(f"{name}: {f['size_bytes']} bytes")

@@ -70,6 +70,16 @@ def export_tflite(model: nn.Module, path: Path) -> None:
     edge.export(str(path))
 
 
+TIERS = ("tiny", "balanced", "best")
+
+
+def release_tier(models: list[dict], tier: str | None) -> None:
+    """One classifier per tier: the others that held ``tier`` lose it."""
+    for m in models:
+        if tier and m.get("tier") == tier:
+            m.pop("tier")
+
+
 def upsert_catalog(entry: dict) -> None:
     doc = json.loads(CATALOG_PATH.read_text())
     models = [m for m in doc["models"] if m["name"] != entry["name"]]
@@ -77,6 +87,7 @@ def upsert_catalog(entry: dict) -> None:
         for m in models:
             if m["task"] == "classifier":
                 m.pop("default", None)
+    release_tier(models, entry.get("tier"))
     models.append(entry)
     doc["models"] = models
     CATALOG_PATH.write_text(json.dumps(doc, indent=2) + "\n")
@@ -89,6 +100,7 @@ def main(argv=None) -> None:
     ap.add_argument("--name", required=True)
     ap.add_argument("--summary", type=Path)
     ap.add_argument("--default", action="store_true")
+    ap.add_argument("--tier", choices=TIERS, help="the zoo tier this model fills (docs/models.md checks its targets)")
     ap.add_argument("--no-tflite", action="store_true")
     ap.add_argument("--flip", action="store_true", help="average with the mirrored face (test-time augmentation)")
     ap.add_argument("--compressed-from", help="the catalog model this one was made from (pruned variants)")
@@ -132,12 +144,15 @@ def main(argv=None) -> None:
         "dataset": "FER2013 Training (28,709 faces, 7 classes)", "metrics": {},
         "license": "MIT (weights trained by this repo); trained on FER2013, a research data set: for research and demonstration",
         "provenance": f"{a.provenance or f'python -m ferdesk.training.train_classifier --arch {a.arch}'} then "
-                      f"python -m ferdesk.training.export --arch {a.arch} --name {a.name}{' --flip' if a.flip else ''}",
+                      f"python -m ferdesk.training.export --arch {a.arch} --name {a.name}{' --flip' if a.flip else ''}"
+                      f"{f' --tier {a.tier}' if a.tier else ''}",
     }
     if a.compressed_from:
         entry.update(compressed_from=a.compressed_from, compression=a.compression or "")
     if a.default:
         entry["default"] = True
+    if a.tier:
+        entry["tier"] = a.tier
     upsert_catalog(entry)
     print(f"exported {', '.join(f['path'] for f in files)} and updated {CATALOG_PATH}")
 

@@ -111,7 +111,9 @@ class MainWindow(QMainWindow):
         self.model_group = QActionGroup(self)
         for spec in self.catalog.by_task("classifier"):
             acc = spec.get("metrics", {}).get("fer2013_publictest_accuracy")
-            text = f"{spec.name}  ({spec.primary.size_bytes / 1024:.0f} KB{f', {acc:.1%}' if acc else ''})"
+            tier = spec.get("tier")
+            text = (f"{spec.name}  ({spec.primary.size_bytes / 1024:.0f} KB{f', {acc:.1%}' if acc else ''}"
+                    f"{f', {tier} tier' if tier else ''})")
             act = QAction(text, self, checkable=True, data=spec.name)
             act.triggered.connect(lambda _=False, n=spec.name: self.inference.request_stack(model=n))
             self.model_group.addAction(act)
