@@ -104,15 +104,19 @@ class LearnedTemporal(TemporalHead):
 
     @classmethod
     def create(cls, catalog: Catalog | None = None, classifier=None) -> "LearnedTemporal":
+        """The temporal model that reads ``classifier``'s features (the default one when it does)."""
         catalog = catalog or Catalog.load()
-        spec = catalog.default("temporal")
-        if classifier is not None:
-            fits = compatible_classifiers(catalog, spec)
-            if classifier.spec.name not in fits or tuple(classifier.labels) != tuple(spec.labels):
-                raise ModelError(f"temporal model {spec.name} reads {spec.get('reads', {}).get('features')} features, "
-                                 f"which model {classifier.spec.name} does not give; use it with: "
-                                 f"{', '.join(fits) or 'none in the catalog'}")
-        return cls(spec)
+        default = catalog.default("temporal")
+        if classifier is None:
+            return cls(default)
+        fitting = [h for h in catalog.by_task("temporal")
+                   if classifier.spec.name in compatible_classifiers(catalog, h) and tuple(classifier.labels) == tuple(h.labels)]
+        if not fitting:
+            usable = sorted({c for h in catalog.by_task("temporal") for c in compatible_classifiers(catalog, h)})
+            raise ModelError(f"temporal model {default.name} reads {default.get('reads', {}).get('features')} features, "
+                             f"which model {classifier.spec.name} does not give; temporal models run with: "
+                             f"{', '.join(usable) or 'none in the catalog'}")
+        return cls(default if default in fitting else fitting[0])
 
     def update(self, face_ids, probs, features=None):
         seen = set(face_ids)

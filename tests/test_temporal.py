@@ -59,8 +59,31 @@ def test_learned_head_depends_on_the_track_history():
 def test_a_classifier_without_the_features_is_refused_with_the_models_that_fit():
     spec = CATALOG.default("temporal")
     other = SimpleNamespace(spec=SimpleNamespace(name="other-net", get=lambda k, d=None: d), labels=spec.labels)
-    with pytest.raises(ModelError, match="does not give; use it with: .*fernet-s"):
+    with pytest.raises(ModelError, match="does not give; temporal models run with: .*fernet-s"):
         LearnedTemporal.create(CATALOG, other)
+
+
+def test_each_classifier_gets_the_temporal_model_that_reads_its_features(tmp_path):
+    doc = json.loads(CATALOG.path.read_text())
+    head = next(m for m in doc["models"] if m["task"] == "temporal" and m.get("default"))
+    other = json.loads(json.dumps(head)) | {"name": "head-for-other", "default": False}
+    other["reads"] = dict(head["reads"], features="other-space")
+    clf = next(m for m in doc["models"] if m["task"] == "classifier" and m.get("features"))
+    clf2 = json.loads(json.dumps(clf)) | {"name": "other-net"}
+    clf2["features"] = dict(clf["features"], space="other-space")
+    doc["models"] += [other, clf2]
+    for m in doc["models"]:
+        for f in m.get("files", []):
+            f["path"] = str(CATALOG.path.parent / f["path"])
+    (tmp_path / "catalog.json").write_text(json.dumps(doc))
+    catalog = Catalog.load(tmp_path / "catalog.json")
+
+    def as_classifier(name):
+        spec = catalog.get(name)
+        return SimpleNamespace(spec=spec, labels=spec.labels)
+
+    assert LearnedTemporal.create(catalog, as_classifier(clf["name"])).model == head["name"]
+    assert LearnedTemporal.create(catalog, as_classifier("other-net")).model == "head-for-other"
 
 
 def test_run_with_the_learned_head(clip):
