@@ -289,7 +289,10 @@ def write_model(a, model: WindowHead, frame_spec, results: dict, params: int, de
         "default": True,
     }
     doc = json.loads(CATALOG_PATH.read_text())
-    old = next((m for m in doc["models"] if m["name"] == a.name), {})
+    # the CK+ cross-validation (ferdesk.training.ckplus) measures the method, not these weights: keep the
+    # figure of this entry, else of the temporal model that was the default until now
+    old = next((m for m in doc["models"] if m["name"] == a.name), None) or next(
+        (m for m in doc["models"] if m["task"] == "temporal" and m.get("default")), {})
     if "ckplus" in old.get("metrics", {}):
         entry["metrics"]["ckplus"] = old["metrics"]["ckplus"]
     doc["models"] = [m for m in doc["models"] if m["name"] != a.name] + [entry]
