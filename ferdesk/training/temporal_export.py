@@ -26,31 +26,15 @@ from ferdesk.training.compress import compact_names
 OPSET = 17
 
 
-class _Project(nn.Module):
-    def __init__(self, head):
+class _Part(nn.Module):
+    """One method of the head (project, step or readout) as a module to trace on its own."""
+
+    def __init__(self, head, method: str):
         super().__init__()
-        self.head = head
+        self.head, self.method = head, method
 
-    def forward(self, xs):
-        return self.head.project(xs)
-
-
-class _Step(nn.Module):
-    def __init__(self, head):
-        super().__init__()
-        self.head = head
-
-    def forward(self, h, c, gx_t, keep):
-        return self.head.step(h, c, gx_t, keep)
-
-
-class _Readout(nn.Module):
-    def __init__(self, head):
-        super().__init__()
-        self.head = head
-
-    def forward(self, h):
-        return self.head.readout(h)
+    def forward(self, *args):
+        return getattr(self.head, self.method)(*args)
 
 
 def _trace(module: nn.Module, args: tuple, inputs: list[str], outputs: list[str], dynamic: dict) -> onnx.ModelProto:
@@ -66,14 +50,14 @@ def scan_model(head, window: int, n_feat: int) -> onnx.ModelProto:
     n = 2
     with torch.no_grad():
         gx, present = head.project(torch.rand(n, window, n_feat))
-    project = compose.add_prefix(_trace(_Project(head), (torch.rand(n, window, n_feat),), ["features"], ["gx", "present"],
+    project = compose.add_prefix(_trace(_Part(head, "project"), (torch.rand(n, window, n_feat),), ["features"], ["gx", "present"],
                                         {"features": {0: "tracks"}, "gx": {0: "tracks"}, "present": {0: "tracks"}}),
                                  "p_", rename_inputs=False)
     h0 = torch.zeros(n, hidden)
-    step = compose.add_prefix(_trace(_Step(head), (h0, h0, gx[:, 0], present[:, 0]), ["h", "c", "gx_t", "keep"],
+    step = compose.add_prefix(_trace(_Part(head, "step"), (h0, h0, gx[:, 0], present[:, 0]), ["h", "c", "gx_t", "keep"],
                                      ["h_next", "c_next"], {k: {0: "tracks"} for k in ("h", "c", "gx_t", "keep", "h_next", "c_next")}),
                               "s_")
-    readout = compose.add_prefix(_trace(_Readout(head), (h0,), ["h"], ["logits"], {"h": {0: "tracks"}, "logits": {0: "tracks"}}),
+    readout = compose.add_prefix(_trace(_Part(head, "readout"), (h0,), ["h"], ["logits"], {"h": {0: "tracks"}, "logits": {0: "tracks"}}),
                                  "r_", rename_outputs=False)
 
     # zero initial states shaped (tracks, hidden)
