@@ -70,6 +70,13 @@ def compatible_classifiers(catalog: Catalog, spec: ModelSpec) -> list[str]:
     return [m.name for m in catalog.by_task("classifier") if (m.get("features") or {}).get("space") == space and space]
 
 
+FROM_CATALOG = object()  # LearnedTemporal's new_face_below: the catalog entry's value
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.dot(a, b) / max(float(np.linalg.norm(a) * np.linalg.norm(b)), 1e-12))
+
+
 @temporal_heads.register("on")
 class LearnedTemporal(TemporalHead):
     """The catalog's temporal model, run per track on the features of its last ``window`` frames.
@@ -77,9 +84,15 @@ class LearnedTemporal(TemporalHead):
     A track younger than the window is left-padded with zero rows (as in training). All tracks
     of a frame go through the model in one batch. A track unseen for ``forget_after`` frames is
     forgotten; one that comes back within that keeps its history.
+
+    A tracker matches boxes by overlap, so a different face that appears where another just was
+    (one person leaves the chair and another sits down) keeps the old id. When a frame's features
+    are less like the mean of the track's window than ``new_face_below`` (cosine similarity; the
+    catalog entry's ``new_face_below``, set from the head's training tracks), the window starts
+    again from that frame instead of smoothing across two faces. ``None`` turns this off.
     """
 
-    def __init__(self, spec: ModelSpec, threads: int = 1, forget_after: int = 15):
+    def __init__(self, spec: ModelSpec, threads: int = 1, forget_after: int = 15, new_face_below: float | None | object = FROM_CATALOG):
         from ferdesk.engines import engines
 
         if spec.task != "temporal" or not spec.files:
@@ -99,6 +112,7 @@ class LearnedTemporal(TemporalHead):
         self.engine = engine_cls(mf.path, threads=threads)
         self.engine.warmup()
         self.forget_after = forget_after
+        self.new_face_below = spec.get("new_face_below") if new_face_below is FROM_CATALOG else new_face_below
         self._history: dict[int, deque] = {}
         self._unseen: dict[int, int] = {}
 
@@ -133,6 +147,8 @@ class LearnedTemporal(TemporalHead):
         for i, fid in enumerate(face_ids):
             hist = self._history.setdefault(fid, deque(maxlen=self.window))
             self._unseen.pop(fid, None)
+            if hist and self.new_face_below is not None and cosine(np.mean(hist, axis=0), features[i]) < self.new_face_below:
+                hist.clear()
             hist.append(features[i])
             x[i, self.window - len(hist):] = np.asarray(hist)
         logits = self.engine.run(x)[0].astype(np.float32)

@@ -56,6 +56,29 @@ def test_learned_head_depends_on_the_track_history():
     assert np.abs(out[0] - out[1]).max() > 1e-4
 
 
+def test_a_different_face_under_the_same_id_restarts_the_window():
+    rng = np.random.default_rng(0)
+    n = bundled_head().feature_size
+    a, b = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    a[: n // 2], b[n // 2:] = rng.random(n // 2) + 0.5, rng.random(n - n // 2) + 0.5   # cosine 0
+    probs = np.full((1, 7), 1 / 7, np.float32)
+    fresh = bundled_head().update((1,), probs, b[None])
+
+    def after_switch(head):
+        for _ in range(6):
+            head.update((1,), probs, (a + rng.normal(0, 0.01, n).astype(np.float32))[None])
+        return head.update((1,), probs, b[None])
+
+    assert bundled_head().new_face_below == CATALOG.default("temporal").get("new_face_below") > 0
+    np.testing.assert_allclose(after_switch(bundled_head(new_face_below=0.6)), fresh, atol=1e-6)
+    assert np.abs(after_switch(bundled_head(new_face_below=None)) - fresh).max() > 1e-3
+    # the same face with small changes keeps its window
+    steady = bundled_head(new_face_below=0.6)
+    for _ in range(6):
+        steady.update((1,), probs, (a + rng.normal(0, 0.01, n).astype(np.float32))[None])
+    assert len(steady._history[1]) == 6
+
+
 def test_a_classifier_without_the_features_is_refused_with_the_models_that_fit():
     spec = CATALOG.default("temporal")
     other = SimpleNamespace(spec=SimpleNamespace(name="other-net", get=lambda k, d=None: d), labels=spec.labels)

@@ -180,6 +180,18 @@ def ema_predictions(probs: np.ndarray, alpha: float = 0.4) -> np.ndarray:
     return np.stack(out, 1)
 
 
+def new_face_threshold(feats: np.ndarray, quantile: float = 0.002) -> float:
+    """The live head's ``new_face_below``: on tracks of one face each, ``feats`` (S, W, F), how alike
+    (cosine) a frame is to the mean of the frames before it; the ``quantile`` of that, so that a
+    window is restarted for about that fraction of frames of an unchanged face."""
+    sims = []
+    for t in range(1, feats.shape[1]):
+        mean = feats[:, :t].astype(np.float32).mean(1)
+        now = feats[:, t].astype(np.float32)
+        sims.append((mean * now).sum(-1) / np.maximum(np.linalg.norm(mean, axis=-1) * np.linalg.norm(now, axis=-1), 1e-12))
+    return round(float(np.quantile(np.concatenate(sims), quantile)), 3)
+
+
 def score(pred: np.ndarray, labels: np.ndarray) -> dict:
     return {"accuracy": float((pred == labels).mean()),
             "flicker": float((pred[:, 1:] != pred[:, :-1]).sum(1).mean()),
@@ -208,6 +220,8 @@ def main(argv=None) -> None:
     ap.add_argument("--name", default="tt-lstm-fernet-s")
     ap.add_argument("--cache", type=Path, default=Path("build/temporal"), help="features are cached here between runs")
     ap.add_argument("--write", action="store_true", help="export the TT-LSTM and update the catalog")
+    ap.add_argument("--threshold-only", action="store_true",
+                    help="only compute new_face_below from the training tracks and store it in the --name entry")
     a = ap.parse_args(argv)
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -234,6 +248,11 @@ def main(argv=None) -> None:
     fte, pte, yte = data["publictest"]
     one_face = (ytr == ytr[:, :1]).all(1)                   # splices are made at training time instead
     ftr, ytr = ftr[one_face], ytr[one_face, 0]
+    new_face_below = new_face_threshold(ftr)
+    if a.threshold_only:
+        set_entry_keys(a.name, new_face_below=new_face_below)
+        print(f"{a.name}: new_face_below = {new_face_below} (0.2% quantile of within-track similarity, training tracks)")
+        return
     xtr = torch.from_numpy(ftr.astype(np.float32))
     mean, std = xtr.mean((0, 1)), xtr.std((0, 1)).clamp(min=1e-3)
     results, models = {}, {}
@@ -252,16 +271,29 @@ def main(argv=None) -> None:
              f"{int((~one_face).sum())} training tracks with a change left out; training windows spliced at rate {a.splice}",
              "| head | per-frame accuracy | flicker (label changes per track) |", "|---|---|---|"]
     lines += [f"| {k} | {v['accuracy']:.2%} | {v['flicker']:.2f} |" for k, v in results.items()]
+    lines.append(f"new_face_below (0.2% quantile of a frame's cosine similarity to its track's earlier frames, "
+                 f"training tracks): {new_face_below}")
     lines.append(f"LSTM cell parameters: TT {tt_params:,}, dense {dense_params:,} ({dense_params / tt_params:.1f}x); "
                  f"output layer {head_extra:,}")
     lines.append(f"command: python -m ferdesk.training.train_temporal --model {a.model} --window {a.window} "
                  f"--epochs {a.epochs} --seed {a.seed} --splice {a.splice} --stability {a.stability} --heads {a.heads}" + (f" --limit {a.limit}" if a.limit else "") + (" --write" if a.write else ""))
     print("\n".join(lines), flush=True)
     if a.write:
-        write_model(a, models["tt"], spec, results, tt_params + head_extra, dense_params + head_extra, "\n".join(lines))
+        write_model(a, models["tt"], spec, results, tt_params + head_extra, dense_params + head_extra, "\n".join(lines),
+                    new_face_below)
 
 
-def write_model(a, model: WindowHead, frame_spec, results: dict, params: int, dense_params: int, summary: str) -> None:
+def set_entry_keys(name: str, **keys) -> None:
+    doc = json.loads(CATALOG_PATH.read_text())
+    entry = next((m for m in doc["models"] if m["name"] == name), None)
+    if entry is None:
+        raise SystemExit(f"no catalog entry {name}")
+    entry.update(keys)
+    CATALOG_PATH.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def write_model(a, model: WindowHead, frame_spec, results: dict, params: int, dense_params: int, summary: str,
+                new_face_below: float) -> None:
     out = MODELS_DIR / "temporal"
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{a.name}.onnx"
@@ -278,7 +310,7 @@ def write_model(a, model: WindowHead, frame_spec, results: dict, params: int, de
         "reads": {"features": feats["space"], "size": feats["size"],
                   "what": f"the '{feats['output']}' output of a classifier whose features.space is {feats['space']}"},
         "output": "logits",
-        "params": params, "dense_params": dense_params,
+        "params": params, "dense_params": dense_params, "new_face_below": new_face_below,
         "files": [{"format": "onnx", "path": f"temporal/{path.name}", "precision": "fp32",
                    "size_bytes": path.stat().st_size, "sha256": file_digest(path)}],
         "file": f"temporal/{path.name}", "format": "onnx", "size_bytes": path.stat().st_size,
