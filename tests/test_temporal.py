@@ -164,3 +164,15 @@ def test_window_head_ignores_padding_and_exports_its_cores(tmp_path):
     dense = sum(p.numel() for p in make_cell("dense", 128).parameters())
     assert sum(stored) < dense / 10 and max(stored) < 128 * 64, "the file holds TT cores, not dense matrices"
     assert path.stat().st_size < 4 * sum(stored) + 8_000, "the file is about the size of its cores"
+
+
+def test_new_face_threshold_is_a_low_quantile_of_within_track_similarity():
+    pytest.importorskip("torch", reason="training extra")
+    from ferdesk.training.train_temporal import new_face_threshold
+
+    rng = np.random.default_rng(0)
+    base = rng.random((200, 1, 32)) + 0.5
+    steady = base + rng.normal(0, 0.02, (200, 16, 32))          # one face, small changes
+    noisy = base + rng.normal(0, 0.6, (200, 16, 32))            # one face, large changes
+    high, low = new_face_threshold(steady), new_face_threshold(noisy)
+    assert 0.95 < high <= 1.0 and low < high
