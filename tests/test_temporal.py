@@ -91,7 +91,8 @@ def test_each_classifier_gets_the_temporal_model_that_reads_its_features(tmp_pat
     head = next(m for m in doc["models"] if m["task"] == "temporal" and m.get("default"))
     other = json.loads(json.dumps(head)) | {"name": "head-for-other", "default": False}
     other["reads"] = dict(head["reads"], features="other-space")
-    clf = next(m for m in doc["models"] if m["task"] == "classifier" and m.get("features"))
+    fits = compatible_classifiers(CATALOG, CATALOG.default("temporal"))
+    clf = next(m for m in doc["models"] if m["name"] == fits[0])
     clf2 = json.loads(json.dumps(clf)) | {"name": "other-net"}
     clf2["features"] = dict(clf["features"], space="other-space")
     doc["models"] += [other, clf2]
