@@ -128,6 +128,8 @@ def main(argv=None) -> int:
         f"This CPU's vector extensions: {', '.join(cpu_flags()) or 'unknown'}. INT8 speed depends on integer",
         "dot-product instructions (VNNI on x86, SDOT/UDOT on ARMv8.2+ boards); where they are missing it gains",
         "little beyond the smaller file. Every figure above is from this machine: rerun the script on a board.",
+        "On a shared virtual machine the latency figures can move by a third between runs of this script;",
+        "compare rows of one run (the deltas above are within one run).",
         "",
     ])
     (ROOT / "docs").mkdir(exist_ok=True)

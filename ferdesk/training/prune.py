@@ -58,6 +58,7 @@ def main(argv=None) -> None:
     ap.add_argument("--lr", type=float, default=0.02)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--amp", choices=["off", "bf16"], default="off", help="bfloat16 autocast for training steps")
     a = ap.parse_args(argv)
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -71,7 +72,7 @@ def main(argv=None) -> None:
     print(json.dumps(history[-1]), flush=True)
     a.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    history += fit(model, xtr, ytr, xva, yva, a.epochs, gen, batch=a.batch, lr=a.lr, warmup=0.1)
+    history += fit(model, xtr, ytr, xva, yva, a.epochs, gen, batch=a.batch, lr=a.lr, warmup=0.1, amp=a.amp)
     torch.save(model.state_dict(), a.out / "model.pt")
     (a.out / "history.json").write_text(json.dumps(history, indent=1))
     params = (sum(p.numel() for p in src.parameters()), sum(p.numel() for p in model.parameters()))
@@ -81,7 +82,7 @@ def main(argv=None) -> None:
         f"PublicTest accuracy: after pruning {history[0]['public_test_acc']:.4f}, after fine-tuning {history[-1]['public_test_acc']:.4f}\n"
         f"train time={time.time() - t0:.0f}s threads={a.threads}\n"
         f"command: python -m ferdesk.training.prune --arch {a.arch} --weights {a.weights} --to {a.to} "
-        f"--epochs {a.epochs} --seed {a.seed} --out {a.out}\n")
+        f"--epochs {a.epochs} --seed {a.seed}{f' --amp {a.amp}' if a.amp != 'off' else ''} --out {a.out}\n")
 
 
 if __name__ == "__main__":
