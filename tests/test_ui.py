@@ -30,6 +30,17 @@ def test_window_shows_demo_frames_with_a_face(window, qtbot):
     assert "FPS" in window.status.text()
 
 
+def test_model_menu_has_a_submenu_per_network_with_its_variants(window):
+    submenus = {a.menu().title(): [b.data() for b in a.menu().actions()] for a in window.model_menu.actions() if a.menu()}
+    listed = [name for names in submenus.values() for name in names]
+    classifiers = [m.name for m in window.catalog.by_task("classifier")]
+    assert sorted(listed) == sorted(classifiers)                       # each classifier once
+    for family, names in submenus.items():
+        assert family in names and all(n == family or n.startswith(family + "-") for n in names)
+    default = window.catalog.default("classifier")
+    assert default.name in submenus[default.get("compressed_from") or default.name]
+
+
 def test_switching_model_detector_and_backend_keeps_frames_coming(window, qtbot):
     qtbot.waitUntil(lambda: window.stack_info is not None and window.frames_shown > 2, timeout=20000)
     other = next(m.name for m in window.catalog.by_task("classifier") if m.name != window.stack_info.model)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMainWindow, QS
 from ferdesk.catalog import Catalog
 from ferdesk.commands.models import model_backends
 from ferdesk.detectors import DEFAULT_DETECTOR, detectors
+from ferdesk.errors import ModelError
 from ferdesk.engines import engines
 from ferdesk.sources import sources
 from ferdesk.temporal import compatible_classifiers
@@ -22,6 +23,18 @@ from ferdesk.ui.prob_panel import ProbabilityPanel
 from ferdesk.ui.sessions_panel import SessionsPanel
 from ferdesk.ui.video_view import VideoView
 from ferdesk.workers import CaptureWorker, DisplayResult, FrameSlot, InferenceWorker, SourceInfo, StackInfo
+
+
+def classifier_family(catalog, spec) -> str:
+    """The FP32 entry a classifier was compressed from (itself when it was not), by name."""
+    seen = {spec.name}
+    while spec.get("compressed_from") and spec.get("compressed_from") not in seen:
+        try:
+            spec = catalog.get(spec.get("compressed_from"))
+        except ModelError:
+            break
+        seen.add(spec.name)
+    return spec.name
 
 
 class MainWindow(QMainWindow):
@@ -109,15 +122,20 @@ class MainWindow(QMainWindow):
 
         self.model_menu = bar.addMenu("&Model")
         self.model_group = QActionGroup(self)
+        # one submenu per trained network (its FP32 entry and the variants compressed from it)
+        family_menus = {}
         for spec in self.catalog.by_task("classifier"):
+            family = classifier_family(self.catalog, spec)
+            if family not in family_menus:
+                family_menus[family] = self.model_menu.addMenu(family)
             acc = spec.get("metrics", {}).get("fer2013_publictest_accuracy")
             tier = spec.get("tier")
             text = (f"{spec.name}  ({spec.primary.size_bytes / 1024:.0f} KB{f', {acc:.1%}' if acc else ''}"
-                    f"{f', {tier} tier' if tier else ''})")
+                    f"{f', {tier} tier' if tier else ''}{', default' if spec.get('default') else ''})")
             act = QAction(text, self, checkable=True, data=spec.name)
             act.triggered.connect(lambda _=False, n=spec.name: self.inference.request_stack(model=n))
             self.model_group.addAction(act)
-            self.model_menu.addAction(act)
+            family_menus[family].addAction(act)
 
         self.backend_menu = bar.addMenu("&Backend")
         self.backend_group = QActionGroup(self)
