@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ferdesk.training.nets import build
+from ferdesk.training.nets import load
 from ferdesk.training.train_classifier import DEFAULT_DATA
-from ferdesk.training.tt import TTLinear, TTLSTMCell
+from ferdesk.training.tt import TTLSTMCell
 
 
 def sequences(data: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -37,9 +37,7 @@ def sequences(data: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def load_fer_net(weights) -> nn.Module:
-    net = build("fernet-s")
-    net.load_state_dict(torch.load(weights, map_location="cpu"))
-    return net.eval()
+    return load("fernet-s", weights)
 
 
 @torch.no_grad()

@@ -120,13 +120,9 @@ def make_int8_tflite(arch: str, weights: list, dst, images: np.ndarray) -> None:
     except ImportError:
         from torch.ao.quantization.quantize_pt2e import convert_pt2e, prepare_pt2e
     from ferdesk.training.export import WithSoftmax
-    from ferdesk.training.nets import build
+    from ferdesk.training.nets import load
 
-    nets = []
-    for w in weights:
-        nets.append(build(arch))
-        nets[-1].load_state_dict(torch.load(w, map_location="cpu"))
-    model = WithSoftmax(nets).eval()
+    model = WithSoftmax([load(arch, w) for w in weights]).eval()
     sample = (torch.rand(1, 1, 48, 48),)
     quantizer = PT2EQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False))
     prepared = prepare_pt2e(torch.export.export(model, sample).module(), quantizer)

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ferdesk.catalog import CATALOG_PATH, MODELS_DIR, file_digest
-from ferdesk.training.nets import ARCHITECTURES, build
+from ferdesk.training.nets import ARCHITECTURES, load
 
 FER_LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 INPUT_SPEC = {"width": 48, "height": 48, "channels": 1, "colour": "gray", "layout": "NCHW", "dtype": "float32",
@@ -108,11 +108,7 @@ def main(argv=None) -> None:
     ap.add_argument("--provenance", help="the commands that made the weights (default: train_classifier)")
     a = ap.parse_args(argv)
 
-    nets = []
-    for w in a.weights:
-        net = build(a.arch)
-        net.load_state_dict(torch.load(w, map_location="cpu"))
-        nets.append(net)
+    nets = [load(a.arch, w) for w in a.weights]
     model = WithSoftmax(nets, flip=a.flip).eval()
     out = MODELS_DIR / a.name
     out.mkdir(parents=True, exist_ok=True)

@@ -82,3 +82,10 @@ ARCHITECTURES = {
 
 def build(name: str) -> FerNet:
     return FerNet(**ARCHITECTURES[name])
+
+
+def load(name: str, weights) -> FerNet:
+    """The network ``name`` with the trained state dict at ``weights``, in eval mode."""
+    net = build(name)
+    net.load_state_dict(torch.load(weights, map_location="cpu"))
+    return net.eval()

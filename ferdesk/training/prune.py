@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ferdesk.training.nets import ARCHITECTURES, ResidualPair, build
+from ferdesk.training.nets import ARCHITECTURES, ResidualPair, build, load
 from ferdesk.training.train_classifier import DEFAULT_DATA, evaluate, fit, load_split
 
 
@@ -63,8 +63,7 @@ def main(argv=None) -> None:
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     gen = torch.Generator().manual_seed(a.seed)
-    src = build(a.arch)
-    src.load_state_dict(torch.load(a.weights, map_location="cpu"))
+    src = load(a.arch, a.weights)
     model = prune_into(src, build(a.to)).to(memory_format=torch.channels_last)
     xtr, ytr = load_split(a.data / "fer2013_training.npz")
     xva, yva = load_split(a.data / "fer2013_publictest.npz")

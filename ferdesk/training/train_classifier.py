@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from ferdesk.training.augment import augment
-from ferdesk.training.nets import ARCHITECTURES, build
+from ferdesk.training.nets import ARCHITECTURES, build, load
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -63,9 +63,7 @@ def teacher_targets(teachers: list[tuple[str, Path]], x: torch.Tensor, temperatu
     """Mean softened probabilities of the teacher networks on ``x`` and its mirror image."""
     total = torch.zeros(len(x), 7)
     for arch, weights in teachers:
-        net = build(arch)
-        net.load_state_dict(torch.load(weights, map_location="cpu"))
-        net.eval()
+        net = load(arch, weights)
         for i in range(0, len(x), batch):
             xb = x[i:i + batch]
             for view in (xb, torch.flip(xb, dims=[3])):
