@@ -1,7 +1,7 @@
 """CK+ subject-independent 10-fold cross-validation: frame-only CNN head vs dense LSTM vs TT-LSTM.
 
 usage: python -m ferdesk.training.ckplus [--weights build/train/fernet-s/model.pt] [--folds 10] [--seed 0]
-           [--finetune-epochs 30]
+           [--finetune-epochs 30] [--amp bf16] [--views 4] [--flip-test]
 
 Features come from a FER2013-trained fernet-s. With ``--finetune-epochs N`` (N > 0) the CNN is
 first fine-tuned, per fold, on that fold's training frames only (all three frames of each
@@ -11,11 +11,19 @@ head on its pooled 128-d vector); the recurrent heads read its last 128x6x6 feat
 values per frame) over the three onset-to-apex frames. Folds split by subject (no subject in
 both training and test). Prints one table: mean accuracy over folds, parameters, and the
 TT-LSTM's compression against the dense LSTM of the same shape.
+
+``--views N`` trains the heads on the feature maps of N augmented copies of every training
+sequence (each frame moved, mirrored and relit on its own, as a detector's crops of a moving
+face are) besides the plain one, instead of the plain frames only: a CNN fine-tuned on those
+very frames gives them near-perfect features, so the heads otherwise never see a hard example.
+``--flip-test`` scores every row (frame-only CNN included) on the mean logits of each test
+sequence and its mirror image.
 """
 from __future__ import annotations
 
 import argparse
 import math
+import time
 
 import numpy as np
 import torch
@@ -41,19 +49,29 @@ def load_fer_net(weights) -> nn.Module:
 
 
 @torch.no_grad()
-def features(net: nn.Module, frames: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def features(net: nn.Module, frames: np.ndarray, batch: int = 1024) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(S, 3, 128) pooled features, (S, 3, 4608) feature maps and (S, 3, C) logits of ``net``."""
     net.eval()
     x = torch.from_numpy(frames.reshape(-1, 1, 48, 48)).float().div(255)
-    maps = net.features((x - net.mean) / net.std)                    # (S*3, 128, 6, 6)
+    maps = torch.cat([net.features((x[i:i + batch] - net.mean) / net.std) for i in range(0, len(x), batch)])  # (S*3, 128, 6, 6)
     pooled = maps.mean(dim=(2, 3))
     logits = net.head[-1](pooled)
     s = frames.shape[0]
     return pooled.reshape(s, 3, -1), maps.reshape(s, 3, -1), logits.reshape(s, 3, -1)
 
 
+def augmented_views(frames: np.ndarray, views: int, seed: int) -> np.ndarray:
+    """(S, 3, 48, 48) uint8 frames -> (views * S, 3, 48, 48): each frame augmented independently."""
+    from ferdesk.training.augment import augment
+
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.from_numpy(frames.reshape(-1, 1, 48, 48)).float().div(255)
+    out = [augment(x, gen).mul(255).round().byte().numpy().reshape(frames.shape) for _ in range(views)]
+    return np.concatenate(out) if out else frames[:0]
+
+
 def finetune(weights, frames: np.ndarray, labels: np.ndarray, n_classes: int, epochs: int, seed: int,
-             batch: int = 64, lr: float = 0.01) -> nn.Module:
+             batch: int = 64, lr: float = 0.01, amp: str = "off") -> nn.Module:
     """The FER2013 fernet-s with a new CK+ output layer, trained end to end on ``frames`` (S, 3, 48, 48)."""
     from ferdesk.training.augment import augment
 
@@ -70,7 +88,9 @@ def finetune(weights, frames: np.ndarray, labels: np.ndarray, n_classes: int, ep
         perm = torch.randperm(len(x), generator=gen)
         for i in range(0, len(x), batch):
             idx = perm[i:i + batch]
-            loss = nn.functional.cross_entropy(net(augment(x[idx], gen)), y[idx], label_smoothing=0.1)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp == "bf16"):
+                logits = net(augment(x[idx], gen))
+            loss = nn.functional.cross_entropy(logits.float(), y[idx], label_smoothing=0.1)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -110,11 +130,17 @@ class DenseLSTMCell(nn.Module):
         return self.cell(x, (h, c))
 
 
-def fit(model: nn.Module, x, y, steps: int = 300, lr: float = 3e-3) -> nn.Module:
+def fit(model: nn.Module, x, y, steps: int = 300, lr: float = 3e-3, batch: int = 384, seed: int = 0,
+        amp: str = "off") -> nn.Module:
+    """AdamW on random batches of ``batch`` sequences (the whole set when it is smaller)."""
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-3)
+    gen = torch.Generator().manual_seed(seed)
     model.train()
     for _ in range(steps):
-        loss = nn.functional.cross_entropy(model(x), y, label_smoothing=0.05)
+        idx = torch.randperm(len(x), generator=gen)[:batch] if len(x) > batch else slice(None)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp == "bf16"):
+            logits = model(x[idx])
+        loss = nn.functional.cross_entropy(logits.float(), y[idx], label_smoothing=0.05)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -135,7 +161,11 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--finetune-epochs", type=int, default=30, help="0: keep the FER2013 CNN frozen")
+    ap.add_argument("--head-steps", type=int, default=300, help="optimiser steps for each head")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--amp", choices=["off", "bf16"], default="off", help="bfloat16 autocast for fine-tuning and head training")
+    ap.add_argument("--views", type=int, default=0, help="augmented copies of each training sequence the heads also learn from")
+    ap.add_argument("--flip-test", action="store_true", help="score each test sequence with its mirror image too")
     ap.add_argument("--write-catalog", metavar="NAME", help="store the table in this temporal model's catalog entry (metrics.ckplus)")
     a = ap.parse_args(argv)
     torch.manual_seed(a.seed)
@@ -155,25 +185,37 @@ def main(argv=None) -> None:
     frame_name = "frame-only CNN (apex frame)" if a.finetune_epochs else "frame-only (pooled features, apex frame)"
     accs = {frame_name: [], **{k: [] for k in makers}}
     how = f"fine-tuned per fold for {a.finetune_epochs} epochs" if a.finetune_epochs else "frozen"
+    how += f"; heads on plain + {a.views} augmented views" if a.views else ""
+    how += "; test sequences scored with their mirror images" if a.flip_test else ""
     print(f"CK+ {len(labels)} sequences, {len(set(subjects))} subjects, {a.folds} subject-independent folds (seed {a.seed}); "
           f"CNN {how}", flush=True)
-    frozen = None if a.finetune_epochs else features(load_fer_net(a.weights), frames)
+    frozen = None if a.finetune_epochs else load_fer_net(a.weights)
     for k, test in enumerate(subject_folds(subjects, a.folds, a.seed)):
-        tr, te = torch.from_numpy(~test), torch.from_numpy(test)
+        t0 = time.time()
+        net = frozen if frozen is not None else finetune(a.weights, frames[~test], labels[~test], n_classes, a.finetune_epochs, a.seed + k, amp=a.amp)
+        train = np.concatenate([frames[~test], augmented_views(frames[~test], a.views, a.seed + k)])
+        y_train = torch.from_numpy(np.tile(labels[~test], a.views + 1).astype(np.int64))
+        pooled, maps, logits = features(net, train)
+        test_views = [frames[test], frames[test][..., ::-1]] if a.flip_test else [frames[test]]
+        test_feats = [features(net, np.ascontiguousarray(v)) for v in test_views]
+        y_test = y[torch.from_numpy(test)]
+
+        def accuracy(score) -> float:
+            """``score`` maps (pooled, maps, logits) of the test sequences to logits; flips averaged."""
+            with torch.no_grad():
+                mean = torch.stack([score(*f) for f in test_feats]).mean(0)
+            return (mean.argmax(1) == y_test).float().mean().item()
+
         if a.finetune_epochs:
-            net = finetune(a.weights, frames[~test], labels[~test], n_classes, a.finetune_epochs, a.seed + k)
-            pooled, maps, logits = features(net, frames)
-            accs[frame_name].append((logits[te][:, -1].argmax(1) == y[te]).float().mean().item())
+            accs[frame_name].append(accuracy(lambda p, m, lg: lg[:, -1]))
         else:
-            pooled, maps, _ = frozen
-            head = fit(FrameHead(pooled.shape[-1], n_classes), pooled[tr], y[tr])
-            with torch.no_grad():
-                accs[frame_name].append((head(pooled[te]).argmax(1) == y[te]).float().mean().item())
+            head = fit(FrameHead(pooled.shape[-1], n_classes), pooled, y_train, a.head_steps, seed=a.seed + k, amp=a.amp)
+            accs[frame_name].append(accuracy(lambda p, m, lg: head(p)))
         for name, make in makers.items():
-            model = fit(make(), maps[tr], y[tr])
-            with torch.no_grad():
-                accs[name].append((model(maps[te]).argmax(1) == y[te]).float().mean().item())
-        print(f"  fold {k + 1}: " + ", ".join(f"{n.split(' (')[0]} {v[-1]:.2%}" for n, v in accs.items()), flush=True)
+            model = fit(make(), maps, y_train, a.head_steps, seed=a.seed + k, amp=a.amp)
+            accs[name].append(accuracy(lambda p, m, lg: model(m)))
+        print(f"  fold {k + 1}: " + ", ".join(f"{n.split(' (')[0]} {v[-1]:.2%}" for n, v in accs.items())
+              + f" ({time.time() - t0:.0f}s)", flush=True)
     print("| head | mean accuracy | std over folds | recurrent-cell params |")
     print("|---|---|---|---|")
     cells = {name: make().cell for name, make in makers.items()}
@@ -189,7 +231,10 @@ def main(argv=None) -> None:
         from ferdesk.catalog import CATALOG_PATH
 
         command = (f"python -m ferdesk.training.ckplus --weights {a.weights} --folds {a.folds} --seed {a.seed} "
-                   f"--finetune-epochs {a.finetune_epochs}")
+                   f"--finetune-epochs {a.finetune_epochs}"
+                   + (f" --amp {a.amp}" if a.amp != "off" else "") + (f" --views {a.views}" if a.views else "")
+                   + (" --flip-test" if a.flip_test else "")
+                   + (f" --head-steps {a.head_steps}" if a.head_steps != 300 else "") + f" --write-catalog {a.write_catalog}")
         doc = json.loads(CATALOG_PATH.read_text())
         entry = next(m for m in doc["models"] if m["name"] == a.write_catalog)
         entry.setdefault("metrics", {})["ckplus"] = {
