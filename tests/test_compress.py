@@ -71,8 +71,29 @@ def test_teacher_targets_are_flip_invariant_probabilities(tmp_path):
 def test_teacher_argument_names_the_problem(tmp_path):
     with pytest.raises(argparse.ArgumentTypeError, match="ARCH=WEIGHTS"):
         parse_teacher("fernet-s")
-    with pytest.raises(argparse.ArgumentTypeError, match="existing weights file"):
+    with pytest.raises(argparse.ArgumentTypeError, match="no weights file"):
         parse_teacher(f"fernet-s={tmp_path / 'missing.pt'}")
+
+
+def test_ensemble_members_name_their_architecture():
+    from ferdesk.training.nets import member
+
+    assert member("fernet-m=build/m.pt") == ("fernet-m", "build/m.pt")
+    assert member("build/s.pt", "fernet-s") == ("fernet-s", "build/s.pt")
+    assert member("fernet-t=t.pt", "fernet-s") == ("fernet-t", "t.pt")   # the member's own name wins
+    with pytest.raises(ValueError, match="or --arch"):
+        member("build/s.pt")
+    with pytest.raises(ValueError, match="ARCH one of"):
+        member("resnet50=r.pt")
+
+
+def test_mixed_ensemble_exports_concatenated_features(tmp_path):
+    torch.manual_seed(0)
+    path = tmp_path / "mixed.onnx"
+    export_onnx(WithSoftmax([build("fernet-t").eval(), build("fernet-s").eval()]).eval(), path)
+    probs, feats = _run(path, np.random.default_rng(0).random((2, 1, 48, 48), dtype=np.float32))
+    assert probs.shape == (2, 7) and feats.shape == (2, 64 + 128)
+    np.testing.assert_allclose(probs.sum(1), 1, atol=1e-5)
 
 
 def test_distillation_pulls_the_student_towards_the_teacher():

@@ -120,9 +120,9 @@ def make_int8_tflite(arch: str, weights: list, dst, images: np.ndarray) -> None:
     except ImportError:
         from torch.ao.quantization.quantize_pt2e import convert_pt2e, prepare_pt2e
     from ferdesk.training.export import WithSoftmax
-    from ferdesk.training.nets import load
+    from ferdesk.training.nets import load, member
 
-    model = WithSoftmax([load(arch, w) for w in weights]).eval()
+    model = WithSoftmax([load(*member(w, arch)) for w in weights]).eval()
     sample = (torch.rand(1, 1, 48, 48),)
     quantizer = PT2EQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False))
     prepared = prepare_pt2e(torch.export.export(model, sample).module(), quantizer)
@@ -139,9 +139,10 @@ def main(argv=None) -> None:
     ap.add_argument("--variants", default="fp16,int8")
     ap.add_argument("--calibration", type=int, default=512, help="FER2013 Training faces for INT8 calibration")
     ap.add_argument("--data", default=str(DEFAULT_DATA / "fer2013_training.npz"))
-    ap.add_argument("--arch", help="with --weights: also make the INT8 TFLite file")
-    ap.add_argument("--weights", action="append",
-                    help="the PyTorch state dict the FP32 model was exported from (repeat for an ensemble, in export order)")
+    ap.add_argument("--arch", help="architecture of each plain --weights PATH")
+    ap.add_argument("--weights", action="append", metavar="[ARCH=]PATH",
+                    help="the PyTorch state dict the FP32 model was exported from (repeat for an ensemble, in export order): "
+                         "also makes the INT8 TFLite file")
     ap.add_argument("--default", metavar="VARIANT", help="make this variant the default classifier")
     ap.add_argument("--tier", action="append", default=[], metavar="VARIANT=TIER",
                     help=f"this variant fills a zoo tier ({', '.join(TIERS)}); repeatable")
@@ -149,6 +150,13 @@ def main(argv=None) -> None:
     tiers = dict(t.split("=", 1) for t in a.tier if "=" in t)
     if len(tiers) != len(a.tier) or not set(tiers.values()) <= set(TIERS):
         ap.error(f"--tier wants VARIANT=TIER with TIER one of {', '.join(TIERS)}")
+    if a.weights:
+        from ferdesk.training.nets import member
+
+        try:
+            [member(w, a.arch) for w in a.weights]
+        except ValueError as e:
+            ap.error(str(e))
     doc = json.loads(CATALOG_PATH.read_text())
     base = next(m for m in doc["models"] if m["name"] == a.name)
     src = MODELS_DIR / base["file"]
@@ -181,7 +189,8 @@ def main(argv=None) -> None:
         entry.update(name=name, files=files, file=f["path"], format="onnx", size_bytes=f["size_bytes"], metrics={},
                      compressed_from=a.name, compression=how,
                      provenance=base["provenance"] + f"; then python -m ferdesk.training.compress --name {a.name} --variants {variant}"
-                     + (f" --arch {a.arch}" + "".join(f" --weights {w}" for w in a.weights) if a.weights and variant == "int8" else ""))
+                     + ((f" --arch {a.arch}" if a.arch else "") + "".join(f" --weights {w}" for w in a.weights)
+                        if a.weights and variant == "int8" else ""))
         if a.default == variant:
             for m in doc["models"]:
                 if m["task"] == "classifier":

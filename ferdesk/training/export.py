@@ -2,6 +2,10 @@
 
 usage: python -m ferdesk.training.export --arch fernet-s --weights build/train/fernet-s/model.pt \
            --name fernet-s [--summary build/train/fernet-s/summary.txt] [--default]
+       python -m ferdesk.training.export --weights fernet-s=a.pt --weights fernet-m=b.pt --name mixed
+
+``--weights`` repeats for an ensemble; ``ARCH=PATH`` names each network's architecture (networks
+of different architectures can then be mixed), a plain ``PATH`` takes ``--arch``.
 
 The exported graphs end in a softmax, so every output is a probability vector in the
 catalog's label order. Accuracy figures are added afterwards by ``packaging/measure_models.py``.
@@ -17,7 +21,7 @@ import torch
 from torch import nn
 
 from ferdesk.catalog import CATALOG_PATH, MODELS_DIR, file_digest
-from ferdesk.training.nets import ARCHITECTURES, load
+from ferdesk.training.nets import ARCHITECTURES, load, member
 
 FER_LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 INPUT_SPEC = {"width": 48, "height": 48, "channels": 1, "colour": "gray", "layout": "NCHW", "dtype": "float32",
@@ -95,8 +99,8 @@ def upsert_catalog(entry: dict) -> None:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--arch", required=True, choices=sorted(ARCHITECTURES))
-    ap.add_argument("--weights", type=Path, required=True, action="append", help="repeat for an ensemble")
+    ap.add_argument("--arch", choices=sorted(ARCHITECTURES), help="architecture of each plain --weights PATH")
+    ap.add_argument("--weights", required=True, action="append", metavar="[ARCH=]PATH", help="repeat for an ensemble")
     ap.add_argument("--name", required=True)
     ap.add_argument("--summary", type=Path)
     ap.add_argument("--default", action="store_true")
@@ -108,7 +112,15 @@ def main(argv=None) -> None:
     ap.add_argument("--provenance", help="the commands that made the weights (default: train_classifier)")
     a = ap.parse_args(argv)
 
-    nets = [load(a.arch, w) for w in a.weights]
+    try:
+        members = [member(w, a.arch) for w in a.weights]
+    except ValueError as e:
+        ap.error(str(e))
+    nets = [load(arch, w) for arch, w in members]
+    archs = [arch for arch, _ in members]
+    counts = {arch: archs.count(arch) for arch in dict.fromkeys(archs)}
+    what = " + ".join(f"{n} x {arch}" for arch, n in counts.items())
+    arch_text = a.arch or " and ".join(counts)
     model = WithSoftmax(nets, flip=a.flip).eval()
     out = MODELS_DIR / a.name
     out.mkdir(parents=True, exist_ok=True)
@@ -127,10 +139,10 @@ def main(argv=None) -> None:
         shutil.copy(a.summary, out / "training_summary.txt")
     entry = {
         "name": a.name, "task": "classifier",
-        "description": f"{a.arch}: ResNet-9-like CNN on 48x48 grayscale faces, trained on FER2013 Training by ferdesk.training"
-                       + (f", mean of {len(nets)} networks trained with different seeds" if len(nets) > 1 else "")
+        "description": f"{arch_text}: ResNet-9-like CNN on 48x48 grayscale faces, trained on FER2013 Training by ferdesk.training"
+                       + (f", mean of {len(nets)} networks ({what}) trained with different seeds" if len(nets) > 1 else "")
                        + (", averaged with the mirror image (test-time flip)." if a.flip else "."),
-        "architecture": a.arch if len(nets) == 1 else f"ensemble of {len(nets)} x {a.arch}",
+        "architecture": archs[0] if len(nets) == 1 else f"ensemble of {what}",
         "params": sum(p.numel() for n in nets for p in n.parameters()),
         "labels": FER_LABELS, "input": INPUT_SPEC, "output": "probabilities",
         "features": {"output": "features", "size": sum(n.feature_size for n in nets), "space": a.name,
@@ -139,8 +151,8 @@ def main(argv=None) -> None:
         "files": files, "file": files[0]["path"], "format": "onnx", "size_bytes": files[0]["size_bytes"],
         "dataset": "FER2013 Training (28,709 faces, 7 classes)", "metrics": {},
         "license": "MIT (weights trained by this repo); trained on FER2013, a research data set: for research and demonstration",
-        "provenance": f"{a.provenance or f'python -m ferdesk.training.train_classifier --arch {a.arch}'} then "
-                      f"python -m ferdesk.training.export --arch {a.arch} --name {a.name}{' --flip' if a.flip else ''}"
+        "provenance": f"{a.provenance or f'python -m ferdesk.training.train_classifier --arch {arch_text}'} then "
+                      f"python -m ferdesk.training.export{f' --arch {a.arch}' if a.arch else ''} --name {a.name}{' --flip' if a.flip else ''}"
                       f"{f' --tier {a.tier}' if a.tier else ''}",
     }
     if a.compressed_from:

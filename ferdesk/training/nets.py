@@ -84,6 +84,21 @@ def build(name: str) -> FerNet:
     return FerNet(**ARCHITECTURES[name])
 
 
+def member(text: str, default_arch: str | None = None) -> tuple[str, str]:
+    """``'ARCH=WEIGHTS'`` -> (ARCH, WEIGHTS); a plain ``'WEIGHTS'`` takes ``default_arch``.
+
+    How the command lines name one network of an ensemble or a teacher. Raises ValueError
+    with a one-line reason for an unknown architecture or a missing architecture.
+    """
+    arch, sep, weights = text.partition("=")
+    if not sep:
+        arch, weights = default_arch, text
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"{text!r}: give ARCH=WEIGHTS with ARCH one of {sorted(ARCHITECTURES)}"
+                         + ("" if sep else " (or --arch)"))
+    return arch, weights
+
+
 def load(name: str, weights) -> FerNet:
     """The network ``name`` with the trained state dict at ``weights``, in eval mode."""
     net = build(name)

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from ferdesk.training.augment import augment
-from ferdesk.training.nets import ARCHITECTURES, build, load
+from ferdesk.training.nets import ARCHITECTURES, build, load, member
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -72,10 +72,12 @@ def teacher_targets(teachers: list[tuple[str, Path]], x: torch.Tensor, temperatu
 
 
 def parse_teacher(text: str) -> tuple[str, Path]:
-    arch, sep, weights = text.partition("=")
-    if not sep or arch not in ARCHITECTURES or not Path(weights).is_file():
-        raise argparse.ArgumentTypeError(f"--teacher wants ARCH=WEIGHTS with ARCH one of {sorted(ARCHITECTURES)} "
-                                         f"and an existing weights file, got {text!r}")
+    try:
+        arch, weights = member(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"--teacher: {e}") from None
+    if not Path(weights).is_file():
+        raise argparse.ArgumentTypeError(f"--teacher: no weights file at {weights}")
     return arch, Path(weights)
 
 
