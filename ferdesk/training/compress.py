@@ -22,7 +22,7 @@ import numpy as np
 import onnx
 
 from ferdesk.catalog import CATALOG_PATH, MODELS_DIR, InputSpec, file_digest
-from ferdesk.training.export import TIERS, release_tier
+from ferdesk.training.export import TIERS, release_default, release_tier
 from ferdesk.training.train_classifier import DEFAULT_DATA
 
 
@@ -192,9 +192,7 @@ def main(argv=None) -> None:
                      + ((f" --arch {a.arch}" if a.arch else "") + "".join(f" --weights {w}" for w in a.weights)
                         if a.weights and variant == "int8" else ""))
         if a.default == variant:
-            for m in doc["models"]:
-                if m["task"] == "classifier":
-                    m.pop("default", None)
+            release_default(doc["models"])
             entry["default"] = True
             entry["provenance"] += f" --default {variant}"
         entry.pop("tier", None)

@@ -84,13 +84,18 @@ def release_tier(models: list[dict], tier: str | None) -> None:
             m.pop("tier")
 
 
+def release_default(models: list[dict]) -> None:
+    """One default classifier: call before marking a new one."""
+    for m in models:
+        if m["task"] == "classifier":
+            m.pop("default", None)
+
+
 def upsert_catalog(entry: dict) -> None:
     doc = json.loads(CATALOG_PATH.read_text())
     models = [m for m in doc["models"] if m["name"] != entry["name"]]
     if entry.get("default"):
-        for m in models:
-            if m["task"] == "classifier":
-                m.pop("default", None)
+        release_default(models)
     release_tier(models, entry.get("tier"))
     models.append(entry)
     doc["models"] = models
