@@ -111,3 +111,40 @@ def test_distillation_pulls_the_student_towards_the_teacher():
     student.eval()
     with torch.no_grad():
         assert (student(x[:64]).argmax(1) == 3).float().mean() > 0.9
+
+
+class _SaysHappy(torch.nn.Module):
+    """A stand-in teacher network: 'happy' whatever the input."""
+
+    def forward(self, x):
+        logits = torch.zeros(len(x), 7)
+        logits[:, 3] = 5.0
+        return logits
+
+
+def test_online_distillation_with_mixup_pulls_the_student_towards_the_teacher():
+    from ferdesk.training.train_classifier import Distillation, fit
+
+    torch.manual_seed(0)
+    x = torch.rand(256, 1, 48, 48)
+    y = torch.randint(0, 7, (256,))
+    student = build("fernet-t")
+    history = fit(student, x, y, x[:32], y[:32], epochs=2, gen=torch.Generator().manual_seed(0), batch=64, lr=0.05,
+                  distillation=Distillation(None, alpha=1.0, temperature=1.0, teachers=(_SaysHappy(),)), mixup=0.4)
+    assert len(history) == 2
+    student.eval()
+    with torch.no_grad():
+        assert (student(x[:64]).argmax(1) == 3).float().mean() > 0.9
+
+
+def test_mixup_weights_are_seeded_and_spread_over_zero_to_one():
+    from ferdesk.training.train_classifier import _beta
+
+    draws = [_beta(0.4, torch.Generator().manual_seed(1)) for _ in range(3)]
+    assert draws[0] == draws[1] == draws[2]
+    gen = torch.Generator().manual_seed(0)
+    sample = np.array([_beta(0.4, gen) for _ in range(4000)])
+    assert ((sample > 0) & (sample < 1)).all()
+    assert abs(sample.mean() - 0.5) < 0.03
+    # Beta(0.4, 0.4) is U-shaped: most mass near 0 and 1; its variance is 1 / (4 * 1.8) = 0.139
+    assert abs(sample.var() - 1 / 7.2) < 0.01
