@@ -21,7 +21,8 @@ import torch
 from torch import nn
 
 from ferdesk.training.nets import ARCHITECTURES, ResidualPair, build, load
-from ferdesk.training.train_classifier import DEFAULT_DATA, evaluate, fit, load_split
+from ferdesk.training.train_classifier import (DEFAULT_DATA, Distillation, evaluate, fit, load_split, parse_teacher,
+                                               teacher_targets)
 
 
 def channel_scores(pair: ResidualPair) -> torch.Tensor:
@@ -59,6 +60,10 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--amp", choices=["off", "bf16"], default="off", help="bfloat16 autocast for training steps")
+    ap.add_argument("--teacher", type=parse_teacher, action="append", default=[], metavar="ARCH=WEIGHTS",
+                    help="fine-tune with distillation from this trained network (repeat for an ensemble teacher)")
+    ap.add_argument("--kd-alpha", type=float, default=0.5)
+    ap.add_argument("--kd-temperature", type=float, default=3.0)
     a = ap.parse_args(argv)
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -71,7 +76,12 @@ def main(argv=None) -> None:
     print(json.dumps(history[-1]), flush=True)
     a.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    history += fit(model, xtr, ytr, xva, yva, a.epochs, gen, batch=a.batch, lr=a.lr, warmup=0.1, amp=a.amp)
+    distillation = None
+    if a.teacher:
+        distillation = Distillation(teacher_targets(a.teacher, xtr, a.kd_temperature), a.kd_alpha, a.kd_temperature)
+        print(f"teacher targets ready in {time.time() - t0:.0f}s", flush=True)
+    history += fit(model, xtr, ytr, xva, yva, a.epochs, gen, batch=a.batch, lr=a.lr, warmup=0.1, amp=a.amp,
+                   distillation=distillation)
     torch.save(model.state_dict(), a.out / "model.pt")
     (a.out / "history.json").write_text(json.dumps(history, indent=1))
     params = (sum(p.numel() for p in src.parameters()), sum(p.numel() for p in model.parameters()))
@@ -81,7 +91,10 @@ def main(argv=None) -> None:
         f"PublicTest accuracy: after pruning {history[0]['public_test_acc']:.4f}, after fine-tuning {history[-1]['public_test_acc']:.4f}\n"
         f"train time={time.time() - t0:.0f}s threads={a.threads}\n"
         f"command: python -m ferdesk.training.prune --arch {a.arch} --weights {a.weights} --to {a.to} "
-        f"--epochs {a.epochs} --seed {a.seed}{f' --amp {a.amp}' if a.amp != 'off' else ''} --out {a.out}\n")
+        f"--epochs {a.epochs} --seed {a.seed}{f' --amp {a.amp}' if a.amp != 'off' else ''}"
+        + "".join(f" --teacher {arch}={w}" for arch, w in a.teacher)
+        + (f" --kd-alpha {a.kd_alpha} --kd-temperature {a.kd_temperature}" if a.teacher else "")
+        + f" --out {a.out}\n")
 
 
 if __name__ == "__main__":
