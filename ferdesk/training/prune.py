@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from ferdesk.training.nets import ARCHITECTURES, ResidualPair, build, load
-from ferdesk.training.train_classifier import (DEFAULT_DATA, Distillation, evaluate, fit, load_split, parse_teacher,
-                                               teacher_targets)
+from ferdesk.training.train_classifier import (DEFAULT_DATA, Distillation, distillation_flags, evaluate, fit, load_split,
+                                               parse_teacher, teacher_targets)
 
 
 def channel_scores(pair: ResidualPair) -> torch.Tensor:
@@ -92,9 +92,7 @@ def main(argv=None) -> None:
         f"train time={time.time() - t0:.0f}s threads={a.threads}\n"
         f"command: python -m ferdesk.training.prune --arch {a.arch} --weights {a.weights} --to {a.to} "
         f"--epochs {a.epochs} --seed {a.seed}{f' --amp {a.amp}' if a.amp != 'off' else ''}"
-        + "".join(f" --teacher {arch}={w}" for arch, w in a.teacher)
-        + (f" --kd-alpha {a.kd_alpha} --kd-temperature {a.kd_temperature}" if a.teacher else "")
-        + f" --out {a.out}\n")
+        + distillation_flags(a.teacher, a.kd_alpha, a.kd_temperature) + f" --out {a.out}\n")
 
 
 if __name__ == "__main__":

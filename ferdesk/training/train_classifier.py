@@ -102,6 +102,14 @@ def teacher_targets(teachers: list[tuple[str, Path]], x: torch.Tensor, temperatu
     return total / (2 * len(teachers))
 
 
+def distillation_flags(teachers, alpha: float, temperature: float) -> str:
+    """The command-line flags that name ``teachers`` and the distillation weights (empty without teachers),
+    as the training summaries record them."""
+    if not teachers:
+        return ""
+    return "".join(f" --teacher {arch}={w}" for arch, w in teachers) + f" --kd-alpha {alpha} --kd-temperature {temperature}"
+
+
 def parse_teacher(text: str) -> tuple[str, Path]:
     try:
         arch, weights = member(text)
@@ -234,8 +242,7 @@ def main(argv=None) -> None:
         + (f" --batch {a.batch}" if a.batch != 128 else "") + (f" --lr {a.lr}" if a.lr != 0.1 else "")
         + (f" --amp {a.amp}" if a.amp != "off" else "")
         + (f" --mixup {a.mixup}" if a.mixup else "")
-        + "".join(f" --teacher {arch}={w}" for arch, w in a.teacher)
-        + (f" --kd-alpha {a.kd_alpha} --kd-temperature {a.kd_temperature}" if a.teacher else "")
+        + distillation_flags(a.teacher, a.kd_alpha, a.kd_temperature)
         + (" --kd-online" if a.kd_online else "")
         + f" --out {a.out}\n"
     )
