@@ -148,3 +148,34 @@ def test_mixup_weights_are_seeded_and_spread_over_zero_to_one():
     assert abs(sample.mean() - 0.5) < 0.03
     # Beta(0.4, 0.4) is U-shaped: most mass near 0 and 1; its variance is 1 / (4 * 1.8) = 0.139
     assert abs(sample.var() - 1 / 7.2) < 0.01
+
+
+def _write_split(path, n, seed):
+    rng = np.random.default_rng(seed)
+    np.savez(path, images=rng.integers(0, 256, (n, 48, 48), dtype=np.uint8),
+             labels=rng.integers(0, 7, n).astype(np.uint8))
+
+
+def test_training_without_public_test_then_score_only_fills_in_the_figure(tmp_path):
+    from ferdesk.training.train_classifier import main
+
+    data, out = tmp_path / "data", tmp_path / "run"
+    data.mkdir()
+    _write_split(data / "fer2013_training.npz", 64, 0)
+    main(["--arch", "fernet-t", "--epochs", "1", "--batch", "32", "--threads", "1",
+          "--data", str(data), "--out", str(out)])
+    assert "final PublicTest accuracy=not evaluated" in (out / "summary.txt").read_text()
+
+    _write_split(data / "fer2013_publictest.npz", 40, 1)
+    main(["--arch", "fernet-t", "--score-only", "--threads", "1", "--data", str(data), "--out", str(out)])
+    summary = (out / "summary.txt").read_text()
+    assert "not evaluated" not in summary
+    acc = float(summary.split("final PublicTest accuracy=")[1].split()[0])
+    assert 0.0 <= acc <= 1.0
+    assert summary.startswith("arch=fernet-t") and "command:" in summary
+
+
+def test_fernet_sm_sits_between_s_and_m_and_its_int8_file_fits_the_balanced_tier():
+    params = {a: sum(p.numel() for p in build(a).parameters()) for a in ("fernet-s", "fernet-sm", "fernet-m")}
+    assert params["fernet-s"] < params["fernet-sm"] < params["fernet-m"]
+    assert params["fernet-sm"] < 1_000_000  # about one byte per weight in INT8: under the 1 MB limit

@@ -73,6 +73,8 @@ ARCHITECTURES = {
     "fernet-s": dict(widths=(24, 32, 64, 128)),
     "fernet-m": dict(widths=(32, 48, 96, 192)),
     "fernet-l": dict(widths=(32, 64, 128, 256)),
+    # between s and m: about 865k parameters, so its INT8 file stays under 1 MB (the balanced tier)
+    "fernet-sm": dict(widths=(32, 48, 96, 160)),
     # the widest: about 4.4M parameters (a distillation teacher; about 3.8 ms per face in INT8)
     "fernet-xl": dict(widths=(64, 96, 192, 384)),
     # the tiny tier: about 81k parameters, an INT8 file near 100 KB
