@@ -57,3 +57,20 @@ def test_one_run_prints_the_three_row_table(tmp_path, capsys):
     assert [r.split(" | ")[0] for r in rows] == ["| frame-only CNN (apex frame)", "| dense LSTM (feature maps, 3 frames)",
                                                  "| TT-LSTM (feature maps, 3 frames)"]
     assert "835x smaller" in out
+
+
+def test_an_ensemble_run_reports_each_member_and_the_averaged_rows(tmp_path, capsys):
+    synthetic_ckplus(tmp_path / "ck.npz")
+    paths = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        paths.append(tmp_path / f"fernet-s-{seed}.pt")
+        torch.save(build("fernet-s").state_dict(), paths[-1])
+    ckplus.main(["--data", str(tmp_path / "ck.npz"), "--weights", str(paths[0]), "--weights", str(paths[1]),
+                 "--folds", "2", "--finetune-epochs", "1", "--head-steps", "10", "--threads", "1"])
+    out = capsys.readouterr().out
+    assert "ensemble of 2 CNNs" in out and "single members" in out
+    assert str(paths[0]) in out and str(paths[1]) in out
+    assert "(each of 2 members)" in out
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "%" in line]
+    assert len(rows) == 3

@@ -179,3 +179,29 @@ def test_fernet_sm_sits_between_s_and_m_and_its_int8_file_fits_the_balanced_tier
     params = {a: sum(p.numel() for p in build(a).parameters()) for a in ("fernet-s", "fernet-sm", "fernet-m")}
     assert params["fernet-s"] < params["fernet-sm"] < params["fernet-m"]
     assert params["fernet-sm"] < 1_000_000  # about one byte per weight in INT8: under the 1 MB limit
+
+
+def test_test_time_flip_averages_the_mirror_in_one_batch_and_int8_stores_each_weight_once(tmp_path):
+    torch.manual_seed(0)
+    net = build("fernet-t").eval()
+    x = torch.rand(3, 1, 48, 48)
+    with torch.no_grad():
+        probs, feats = WithSoftmax([net], flip=True).eval()(x)
+        plain_logits, plain_feats = net.forward_with_features(x)
+        mirror_logits, _ = net.forward_with_features(torch.flip(x, dims=[3]))
+    expected = (torch.softmax(plain_logits, 1) + torch.softmax(mirror_logits, 1)) / 2
+    torch.testing.assert_close(probs, expected)
+    torch.testing.assert_close(feats, plain_feats)
+
+    images = np.random.default_rng(0).integers(0, 256, (32, 48, 48), dtype=np.uint8)
+    sizes = {}
+    for flip in (False, True):
+        fp32, int8 = tmp_path / f"f{flip}.onnx", tmp_path / f"f{flip}-int8.onnx"
+        export_onnx(WithSoftmax([net], flip=flip).eval(), fp32)
+        make_int8(fp32, int8, InputSpec.from_dict(INPUT_SPEC), images)
+        sizes[flip] = int8.stat().st_size
+        if flip:
+            onnx_probs, onnx_feats = _run(fp32, x.numpy())
+            np.testing.assert_allclose(onnx_probs, expected.numpy(), atol=1e-5)
+            assert onnx_feats.shape == (3, 64)
+    assert sizes[True] < sizes[False] + 2048

@@ -44,6 +44,9 @@ def sequences(data: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return frames, np.array([data["labels"][idx[0]] for idx in order]), np.array([str(data["subjects"][idx[0]]) for idx in order])
 
 
+DEFAULT_WEIGHTS = "build/train/fernet-s/model.pt"
+
+
 def load_fer_net(weights) -> nn.Module:
     return load("fernet-s", weights)
 
@@ -147,6 +150,35 @@ def fit(model: nn.Module, x, y, steps: int = 300, lr: float = 3e-3, batch: int =
     return model.eval()
 
 
+def member_probabilities(net: nn.Module, train_frames: np.ndarray, train_labels: np.ndarray, test_frames: np.ndarray,
+                         n_classes: int, makers: dict, frame_name: str, finetune: bool, views: int, flip_test: bool,
+                         head_steps: int, seed: int, amp: str) -> dict[str, torch.Tensor]:
+    """One CNN's heads trained on one fold: {row name: (test sequences, classes) probabilities}, the
+    mirror image's averaged in with ``flip_test``. ``finetune``: the CNN's own classifier is the
+    frame-only row; otherwise a linear head on its pooled features is trained."""
+    train = np.concatenate([train_frames, augmented_views(train_frames, views, seed)])
+    y_train = torch.from_numpy(np.tile(train_labels, views + 1).astype(np.int64))
+    pooled, maps, _ = features(net, train)
+    test_views = [test_frames, test_frames[..., ::-1]] if flip_test else [test_frames]
+    test_feats = [features(net, np.ascontiguousarray(v)) for v in test_views]
+
+    def probabilities(score) -> torch.Tensor:
+        """``score`` maps (pooled, maps, logits) of the test sequences to logits; views averaged."""
+        with torch.no_grad():
+            return torch.stack([torch.softmax(score(*f).float(), 1) for f in test_feats]).mean(0)
+
+    out = {}
+    if finetune:
+        out[frame_name] = probabilities(lambda p, m, lg: lg[:, -1])
+    else:
+        head = fit(FrameHead(pooled.shape[-1], n_classes), pooled, y_train, head_steps, seed=seed, amp=amp)
+        out[frame_name] = probabilities(lambda p, m, lg: head(p))
+    for name, make in makers.items():
+        model = fit(make(), maps, y_train, head_steps, seed=seed, amp=amp)
+        out[name] = probabilities(lambda p, m, lg: model(m))
+    return out
+
+
 def subject_folds(subjects: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
     unique = np.array(sorted(set(subjects)))
     np.random.default_rng(seed).shuffle(unique)
@@ -155,7 +187,10 @@ def subject_folds(subjects: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--weights", default="build/train/fernet-s/model.pt")
+    ap.add_argument("--weights", action="append",
+                    help=f"a FER2013-trained fernet-s to start from (default {DEFAULT_WEIGHTS}); give it several times "
+                         "for an ensemble: each is fine-tuned and gets its own heads per fold, and the rows average "
+                         "their probabilities")
     ap.add_argument("--data", default=str(DEFAULT_DATA / "ckplus48.npz"))
     ap.add_argument("--folds", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
@@ -187,36 +222,40 @@ def main(argv=None) -> None:
     how = f"fine-tuned per fold for {a.finetune_epochs} epochs" if a.finetune_epochs else "frozen"
     how += f"; heads on plain + {a.views} augmented views" if a.views else ""
     how += "; test sequences scored with their mirror images" if a.flip_test else ""
+    how += f"; an ensemble of {len(a.weights)} such CNNs and their heads" if a.weights and len(a.weights) > 1 else ""
     print(f"CK+ {len(labels)} sequences, {len(set(subjects))} subjects, {a.folds} subject-independent folds (seed {a.seed}); "
           f"CNN {how}", flush=True)
-    frozen = None if a.finetune_epochs else load_fer_net(a.weights)
+    members = a.weights or [DEFAULT_WEIGHTS]
+    if len(members) > 1:
+        print(f"ensemble of {len(members)} CNNs per fold, each with its own heads; the rows average their probabilities: "
+              + ", ".join(members), flush=True)
+    frozen = None if a.finetune_epochs else [load_fer_net(w) for w in members]
+    single = {m: {name: [] for name in accs} for m in range(len(members))}
     for k, test in enumerate(subject_folds(subjects, a.folds, a.seed)):
         t0 = time.time()
-        net = frozen if frozen is not None else finetune(a.weights, frames[~test], labels[~test], n_classes, a.finetune_epochs, a.seed + k, amp=a.amp)
-        train = np.concatenate([frames[~test], augmented_views(frames[~test], a.views, a.seed + k)])
-        y_train = torch.from_numpy(np.tile(labels[~test], a.views + 1).astype(np.int64))
-        pooled, maps, logits = features(net, train)
-        test_views = [frames[test], frames[test][..., ::-1]] if a.flip_test else [frames[test]]
-        test_feats = [features(net, np.ascontiguousarray(v)) for v in test_views]
         y_test = y[torch.from_numpy(test)]
-
-        def accuracy(score) -> float:
-            """``score`` maps (pooled, maps, logits) of the test sequences to logits; flips averaged."""
-            with torch.no_grad():
-                mean = torch.stack([score(*f) for f in test_feats]).mean(0)
-            return (mean.argmax(1) == y_test).float().mean().item()
-
-        if a.finetune_epochs:
-            accs[frame_name].append(accuracy(lambda p, m, lg: lg[:, -1]))
-        else:
-            head = fit(FrameHead(pooled.shape[-1], n_classes), pooled, y_train, a.head_steps, seed=a.seed + k, amp=a.amp)
-            accs[frame_name].append(accuracy(lambda p, m, lg: head(p)))
-        for name, make in makers.items():
-            model = fit(make(), maps, y_train, a.head_steps, seed=a.seed + k, amp=a.amp)
-            accs[name].append(accuracy(lambda p, m, lg: model(m)))
+        fold_probs = {name: [] for name in accs}
+        for m, weights in enumerate(members):
+            seed = a.seed + k + 1000 * m
+            net = frozen[m] if frozen is not None else finetune(weights, frames[~test], labels[~test], n_classes,
+                                                                a.finetune_epochs, seed, amp=a.amp)
+            probs = member_probabilities(net, frames[~test], labels[~test], frames[test], n_classes, makers, frame_name,
+                                         finetune=bool(a.finetune_epochs), views=a.views, flip_test=a.flip_test,
+                                         head_steps=a.head_steps, seed=seed, amp=a.amp)
+            for name, p in probs.items():
+                fold_probs[name].append(p)
+                single[m][name].append((p.argmax(1) == y_test).float().mean().item())
+        for name, ps in fold_probs.items():
+            accs[name].append((torch.stack(ps).mean(0).argmax(1) == y_test).float().mean().item())
         print(f"  fold {k + 1}: " + ", ".join(f"{n.split(' (')[0]} {v[-1]:.2%}" for n, v in accs.items())
+              + (" (members: " + "; ".join(", ".join(f"{v[-1]:.2%}" for v in single[m].values()) for m in single) + ")"
+                 if len(members) > 1 else "")
               + f" ({time.time() - t0:.0f}s)", flush=True)
-    print("| head | mean accuracy | std over folds | recurrent-cell params |")
+    if len(members) > 1:
+        print("single members (mean over folds, same order as the rows below): "
+              + "; ".join(f"{w}: " + ", ".join(f"{np.mean(v):.2%}" for v in single[m].values()) for m, w in enumerate(members)))
+    print("| head | mean accuracy | std over folds | recurrent-cell params"
+          + (f" (each of {len(members)} members)" if len(members) > 1 else "") + " |")
     print("|---|---|---|---|")
     cells = {name: make().cell for name, make in makers.items()}
     for name, v in accs.items():
@@ -230,7 +269,7 @@ def main(argv=None) -> None:
 
         from ferdesk.catalog import CATALOG_PATH
 
-        command = (f"python -m ferdesk.training.ckplus --weights {a.weights} --folds {a.folds} --seed {a.seed} "
+        command = (f"python -m ferdesk.training.ckplus {' '.join(f'--weights {w}' for w in members)} --folds {a.folds} --seed {a.seed} "
                    f"--finetune-epochs {a.finetune_epochs}"
                    + (f" --amp {a.amp}" if a.amp != "off" else "") + (f" --views {a.views}" if a.views else "")
                    + (" --flip-test" if a.flip_test else "")

@@ -108,8 +108,9 @@ def make_int8(src, dst, spec: InputSpec, images: np.ndarray) -> None:
     onnx.save(compact_names(onnx.load(str(dst))), str(dst))
 
 
-def make_int8_tflite(arch: str, weights: list, dst, images: np.ndarray) -> None:
-    """``weights``: one state dict, or several for an ensemble (the mean of their softmaxes, as exported)."""
+def make_int8_tflite(arch: str, weights: list, dst, images: np.ndarray, flip: bool = False) -> None:
+    """``weights``: one state dict, or several for an ensemble (the mean of their softmaxes, as exported);
+    ``flip``: averaged with the mirror image, as the exported FP32 model is."""
     import litert_torch
     import torch
     from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
@@ -122,7 +123,7 @@ def make_int8_tflite(arch: str, weights: list, dst, images: np.ndarray) -> None:
     from ferdesk.training.export import WithSoftmax
     from ferdesk.training.nets import load, member
 
-    model = WithSoftmax([load(*member(w, arch)) for w in weights]).eval()
+    model = WithSoftmax([load(*member(w, arch)) for w in weights], flip=flip).eval()
     sample = (torch.rand(1, 1, 48, 48),)
     quantizer = PT2EQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False))
     prepared = prepare_pt2e(torch.export.export(model, sample).module(), quantizer)
@@ -178,7 +179,7 @@ def main(argv=None) -> None:
         paths = [dst]
         if variant == "int8" and a.weights:
             tfl = dst.with_suffix(".tflite")
-            make_int8_tflite(a.arch, a.weights, tfl, images)
+            make_int8_tflite(a.arch, a.weights, tfl, images, flip=bool(base.get("test_time_flip")))
             paths.append(tfl)
             how += "; TFLite: litert-torch PT2E per-channel symmetric INT8 on the same faces, float input/output"
         entry = copy.deepcopy(base)

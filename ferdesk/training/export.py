@@ -30,7 +30,7 @@ INPUT_SPEC = {"width": 48, "height": 48, "channels": 1, "colour": "gray", "layou
 
 class WithSoftmax(nn.Module):
     """The mean softmax of one or more networks (an ensemble when several); with ``flip``, also
-    over the mirrored face (test-time augmentation). Each extra view costs one more forward pass.
+    over the mirrored face (test-time augmentation), run as a second image in the same batch.
 
     With ``features`` the graph has a second output, ``features``: the pooled CNN features of
     the unflipped face (concatenated over an ensemble's networks), which temporal heads read.
@@ -44,14 +44,15 @@ class WithSoftmax(nn.Module):
         self.features = features
 
     def forward(self, x):
-        views = [x, torch.flip(x, dims=[3])] if self.flip else [x]
+        # the mirror image rides in the same batch as the face: one pass over the weights, so an INT8
+        # file stores (and quantises) each weight once
+        views = torch.cat([x, torch.flip(x, dims=[3])]) if self.flip else x
         probs, feats = [], []
         for net in self.nets:
-            for k, v in enumerate(views):
-                logits, f = net.forward_with_features(v)
-                probs.append(torch.softmax(logits, dim=1))
-                if k == 0:
-                    feats.append(f)
+            logits, f = net.forward_with_features(views)
+            p = torch.softmax(logits, dim=1)
+            probs.append(p.reshape(2, -1, p.shape[1]).mean(0) if self.flip else p)
+            feats.append(f[:x.shape[0]] if self.flip else f)
         p = probs[0] if len(probs) == 1 else torch.stack(probs).mean(0)
         if not self.features:
             return p
@@ -149,7 +150,7 @@ def main(argv=None) -> None:
                        + (", averaged with the mirror image (test-time flip)." if a.flip else "."),
         "architecture": archs[0] if len(nets) == 1 else f"ensemble of {what}",
         "params": sum(p.numel() for n in nets for p in n.parameters()),
-        "labels": FER_LABELS, "input": INPUT_SPEC, "output": "probabilities",
+        "labels": FER_LABELS, "input": INPUT_SPEC, "output": "probabilities", "test_time_flip": a.flip,
         "features": {"output": "features", "size": sum(n.feature_size for n in nets), "space": a.name,
                      "what": "pooled CNN features of the face (second output), read by temporal heads"},
         "crop": "the detector's calibrated square around the face (FER2013 framing), eyes levelled, resized to 48x48",
