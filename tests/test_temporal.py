@@ -139,21 +139,22 @@ def test_synthetic_tracks_keep_labels_and_move_the_face():
     assert 0 < changed.sum() < 40
 
 
-def test_window_head_ignores_padding_and_exports_its_cores(tmp_path):
+@pytest.mark.parametrize("n_feat", [128, 160])  # fernet-s and fernet-sm features
+def test_window_head_ignores_padding_and_exports_its_cores(tmp_path, n_feat):
     torch = pytest.importorskip("torch", reason="training extra")
     ort = pytest.importorskip("onnxruntime")
     from ferdesk.training.train_temporal import WindowHead, export_onnx, make_cell
 
     torch.manual_seed(0)
-    head = WindowHead(make_cell("tt", 128), torch.rand(128), torch.rand(128) + 0.5).eval()
-    real = torch.rand(3, 5, 128)
-    padded = torch.cat([torch.zeros(3, 11, 128), real], 1)
+    head = WindowHead(make_cell("tt", n_feat), torch.rand(n_feat), torch.rand(n_feat) + 0.5).eval()
+    real = torch.rand(3, 5, n_feat)
+    padded = torch.cat([torch.zeros(3, 11, n_feat), real], 1)
     with torch.no_grad():
         short = head(real)
         assert torch.allclose(head(padded), short, atol=1e-5)       # zero rows = the track had not begun
         assert not torch.allclose(head(real[:, 1:]), short, atol=1e-3)
     path = tmp_path / "head.onnx"
-    export_onnx(head, 16, 128, path)
+    export_onnx(head, 16, n_feat, path)
     got = ort.InferenceSession(str(path)).run(None, {"features": padded.numpy()})[0]
     assert np.allclose(got, short.numpy(), atol=1e-4)
     onnx = pytest.importorskip("onnx")
@@ -162,8 +163,8 @@ def test_window_head_ignores_padding_and_exports_its_cores(tmp_path):
     assert len(scan) == 1, "the recurrence is one Scan, not 16 unrolled copies of the step"
     body = next(a.g for a in scan[0].attribute if a.name == "body")
     stored = [int(np.prod(t.dims)) for g in (model.graph, body) for t in g.initializer]
-    dense = sum(p.numel() for p in make_cell("dense", 128).parameters())
-    assert sum(stored) < dense / 10 and max(stored) < 128 * 64, "the file holds TT cores, not dense matrices"
+    dense = sum(p.numel() for p in make_cell("dense", n_feat).parameters())
+    assert sum(stored) < dense / 10 and max(stored) < n_feat * 64, "the file holds TT cores, not dense matrices"
     assert path.stat().st_size < 4 * sum(stored) + 8_000, "the file is about the size of its cores"
 
 
@@ -177,3 +178,14 @@ def test_new_face_threshold_is_a_low_quantile_of_within_track_similarity():
     noisy = base + rng.normal(0, 0.6, (200, 16, 32))            # one face, large changes
     high, low = new_face_threshold(steady), new_face_threshold(noisy)
     assert 0.95 < high <= 1.0 and low < high
+
+
+def test_input_modes_factor_the_feature_size_evenly():
+    pytest.importorskip("torch", reason="training extra")
+    from ferdesk.training.train_temporal import input_modes
+
+    assert input_modes(128) == [4, 4, 8]          # the shipped heads' factorisation, unchanged
+    assert input_modes(160) == [4, 5, 8]
+    for n in (64, 96, 160, 192, 256):
+        modes = input_modes(n)
+        assert np.prod(modes) == n and modes == sorted(modes)

@@ -90,10 +90,24 @@ class WindowHead(nn.Module):
         return self.readout(torch.stack(steps, 1) if every_step else h)
 
 
+def input_modes(n_in: int) -> list[int]:
+    """Three TT modes whose product is ``n_in``, as even as can be (the largest mode smallest, then
+    the smallest largest), ascending: 128 -> [4, 4, 8] (fernet-s), 160 -> [4, 5, 8] (fernet-sm)."""
+    best = None
+    for a in range(1, n_in + 1):
+        for b in range(a, n_in // a + 1):
+            if n_in % (a * b) or n_in // (a * b) < b:
+                continue
+            modes = [a, b, n_in // (a * b)]
+            key = (modes[2], -modes[0])
+            if best is None or key < best[0]:
+                best = (key, modes)
+    return best[1]
+
+
 def make_cell(kind: str, n_in: int) -> nn.Module:
     if kind == "tt":
-        assert n_in == 128, "the TT modes below factor 128 input features"
-        return TTLSTMCell([4, 4, 8], [4, 4, 4], [4, 4], hidden_ranks=[4, 4])
+        return TTLSTMCell(input_modes(n_in), [4, 4, 4], [4, 4], hidden_ranks=[4, 4])
     return DenseCell(n_in, 64)
 
 
