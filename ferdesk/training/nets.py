@@ -81,6 +81,8 @@ ARCHITECTURES = {
     "fernet-t": dict(widths=(16, 24, 32, 64), inner=(12, 16, 32)),
     # fernet-s with half the channels inside each residual pair, pruned by ferdesk.training.prune
     "fernet-s-pruned": dict(widths=(24, 32, 64, 128), inner=(16, 32, 64)),
+    # fernet-sm pruned the same way (half of each residual pair's inner channels)
+    "fernet-sm-pruned": dict(widths=(32, 48, 96, 160), inner=(24, 48, 80)),
 }
 
 
