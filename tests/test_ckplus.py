@@ -74,3 +74,32 @@ def test_an_ensemble_run_reports_each_member_and_the_averaged_rows(tmp_path, cap
     assert "(each of 2 members)" in out
     rows = [line for line in out.splitlines() if line.startswith("| ") and "%" in line]
     assert len(rows) == 3
+
+
+def test_another_architecture_gets_heads_sized_to_its_feature_maps(tmp_path, capsys):
+    synthetic_ckplus(tmp_path / "ck.npz")
+    weights = tmp_path / "fernet-t.pt"
+    torch.manual_seed(0)
+    torch.save(build("fernet-t").state_dict(), weights)
+    ckplus.main(["--data", str(tmp_path / "ck.npz"), "--weights", f"fernet-t={weights}", "--folds", "2",
+                 "--finetune-epochs", "1", "--head-steps", "5", "--threads", "1", "--init-head", "fer"])
+    out = capsys.readouterr().out
+    assert "2,304 inputs, modes 6x6x8x8" in out   # fernet-t: 64 channels x 6 x 6
+    assert "started from the FER2013 rows" in out
+
+
+def test_an_unknown_architecture_is_a_one_line_error(tmp_path):
+    synthetic_ckplus(tmp_path / "ck.npz")
+    with pytest.raises(SystemExit, match="ckplus: 'nosuch=w.pt'"):
+        ckplus.main(["--data", str(tmp_path / "ck.npz"), "--weights", "nosuch=w.pt"])
+
+
+def test_the_fer_head_init_copies_the_matching_expression_rows():
+    fer = torch.nn.Linear(4, 7)
+    layer = ckplus.ck_output_layer(fer, ["anger", "contempt", "sadness", "other"], "fer")
+    assert torch.equal(layer.weight[0], fer.weight[0])            # anger <- angry
+    assert torch.equal(layer.weight[1], fer.weight[6])            # contempt <- neutral
+    assert torch.equal(layer.bias[2], fer.bias[4])                # sadness <- sad
+    assert not torch.equal(layer.weight[3], fer.weight[0])        # no match: left random
+    fresh = ckplus.ck_output_layer(fer, ["anger"], "random")
+    assert not torch.equal(fresh.weight[0], fer.weight[0])

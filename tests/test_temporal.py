@@ -189,3 +189,15 @@ def test_input_modes_factor_the_feature_size_evenly():
     for n in (64, 96, 160, 192, 256):
         modes = input_modes(n)
         assert np.prod(modes) == n and modes == sorted(modes)
+
+
+def test_even_modes_factor_into_any_number_of_modes():
+    pytest.importorskip("torch", reason="training extra")
+    from ferdesk.training.tt import even_modes
+
+    assert even_modes(4608, 4) == [8, 8, 8, 9]     # fernet-s maps on CK+: the documented factorisation
+    assert even_modes(9216, 4) == [8, 8, 12, 12]   # fernet-l
+    assert even_modes(13, 2) == [1, 13]
+    for n, k in ((2304, 4), (5760, 4), (512, 3)):
+        modes = even_modes(n, k)
+        assert np.prod(modes) == n and len(modes) == k and modes == sorted(modes)

@@ -29,9 +29,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ferdesk.training.nets import load
+from ferdesk.training.nets import build, load, member
 from ferdesk.training.train_classifier import DEFAULT_DATA
-from ferdesk.training.tt import TTLSTMCell
+from ferdesk.training.tt import TTLSTMCell, even_modes
 
 
 def sequences(data: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -47,13 +47,36 @@ def sequences(data: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 DEFAULT_WEIGHTS = "build/train/fernet-s/model.pt"
 
 
+FER_CLASSES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+# CK+ class -> the FER2013 class whose output row starts its CK+ row (``--init-head fer``);
+# contempt has no FER2013 class and starts from neutral, the nearest low-arousal face.
+CK_TO_FER = {"anger": "angry", "contempt": "neutral", "disgust": "disgust", "fear": "fear", "happy": "happy",
+             "sadness": "sad", "surprise": "surprise"}
+
+
 def load_fer_net(weights) -> nn.Module:
-    return load("fernet-s", weights)
+    """``weights`` is a path (a fernet-s) or ``ARCH=PATH`` for another FerNet architecture."""
+    return load(*member(weights, "fernet-s"))
+
+
+def ck_output_layer(fer_layer: nn.Linear, ck_classes: list[str], init: str) -> nn.Linear:
+    """A new output layer for the CK+ classes: random (``init='random'``), or (``'fer'``) each CK+ row
+    copied from the FER2013 row of the same expression (CK_TO_FER), random where none matches."""
+    layer = nn.Linear(fer_layer.in_features, len(ck_classes))
+    if init == "fer":
+        with torch.no_grad():
+            for row, name in enumerate(ck_classes):
+                fer = CK_TO_FER.get(name)
+                if fer is not None:
+                    layer.weight[row] = fer_layer.weight[FER_CLASSES.index(fer)]
+                    layer.bias[row] = fer_layer.bias[FER_CLASSES.index(fer)]
+    return layer
 
 
 @torch.no_grad()
 def features(net: nn.Module, frames: np.ndarray, batch: int = 1024) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(S, 3, 128) pooled features, (S, 3, 4608) feature maps and (S, 3, C) logits of ``net``."""
+    """(S, 3, C) pooled features, (S, 3, C*6*6) feature maps and (S, 3, classes) logits of ``net``
+    (C = 128 for fernet-s)."""
     net.eval()
     x = torch.from_numpy(frames.reshape(-1, 1, 48, 48)).float().div(255)
     maps = torch.cat([net.features((x[i:i + batch] - net.mean) / net.std) for i in range(0, len(x), batch)])  # (S*3, 128, 6, 6)
@@ -73,13 +96,13 @@ def augmented_views(frames: np.ndarray, views: int, seed: int) -> np.ndarray:
     return np.concatenate(out) if out else frames[:0]
 
 
-def finetune(weights, frames: np.ndarray, labels: np.ndarray, n_classes: int, epochs: int, seed: int,
-             batch: int = 64, lr: float = 0.01, amp: str = "off") -> nn.Module:
-    """The FER2013 fernet-s with a new CK+ output layer, trained end to end on ``frames`` (S, 3, 48, 48)."""
+def finetune(weights, frames: np.ndarray, labels: np.ndarray, ck_classes: list[str], epochs: int, seed: int,
+             batch: int = 64, lr: float = 0.01, amp: str = "off", init_head: str = "random") -> nn.Module:
+    """The FER2013 network with a new CK+ output layer, trained end to end on ``frames`` (S, 3, 48, 48)."""
     from ferdesk.training.augment import augment
 
     net = load_fer_net(weights)
-    net.head[-1] = nn.Linear(net.head[-1].in_features, n_classes)
+    net.head[-1] = ck_output_layer(net.head[-1], ck_classes, init_head)
     x = torch.from_numpy(frames.reshape(-1, 1, 48, 48)).float().div(255)
     y = torch.from_numpy(np.repeat(labels, frames.shape[1]).astype(np.int64))
     gen = torch.Generator().manual_seed(seed)
@@ -201,6 +224,9 @@ def main(argv=None) -> None:
     ap.add_argument("--amp", choices=["off", "bf16"], default="off", help="bfloat16 autocast for fine-tuning and head training")
     ap.add_argument("--views", type=int, default=0, help="augmented copies of each training sequence the heads also learn from")
     ap.add_argument("--flip-test", action="store_true", help="score each test sequence with its mirror image too")
+    ap.add_argument("--init-head", choices=["random", "fer"], default="random",
+                    help="the fine-tuned CNN's CK+ output layer: random, or each row copied from the FER2013 row of "
+                         "the same expression (contempt from neutral)")
     ap.add_argument("--write-catalog", metavar="NAME", help="store the table in this temporal model's catalog entry (metrics.ckplus)")
     a = ap.parse_args(argv)
     torch.manual_seed(a.seed)
@@ -209,23 +235,35 @@ def main(argv=None) -> None:
     frames, labels, subjects = sequences(data)
     n_classes = len(data["classes"])
     y = torch.from_numpy(labels.astype(np.int64))
-    in_modes, hidden_modes = [8, 8, 8, 9], [4, 4, 4, 2]
+    ck_classes = [str(c) for c in data["classes"]]
+    hidden_modes = [4, 4, 4, 2]
     assert math.prod(hidden_modes) == a.hidden
-    n_in = math.prod(in_modes)
-    makers = {
-        "dense LSTM (feature maps, 3 frames)": lambda: LSTMHead(DenseLSTMCell(n_in, a.hidden), a.hidden, n_classes),
-        "TT-LSTM (feature maps, 3 frames)": lambda: LSTMHead(TTLSTMCell(in_modes, hidden_modes, [4, 4, 4], hidden_ranks=[4, 4, 4]),
-                                                             a.hidden, n_classes),
-    }
+    members = a.weights or [DEFAULT_WEIGHTS]
+    try:
+        # the feature-map size of each member's architecture (C x 6 x 6): its heads' input size
+        map_sizes = [build(member(w, "fernet-s")[0]).feature_size * 36 for w in members]
+    except ValueError as exc:
+        raise SystemExit(f"ckplus: {exc}") from None
+
+    def head_makers(n_in: int) -> dict:
+        """The two recurrent heads for feature maps of ``n_in`` values (TT modes as even as can be:
+        4608 -> 8x8x8x9 for fernet-s, 9216 -> 8x8x12x12 for fernet-l)."""
+        in_modes = even_modes(n_in, 4)
+        return {
+            "dense LSTM (feature maps, 3 frames)": lambda: LSTMHead(DenseLSTMCell(n_in, a.hidden), a.hidden, n_classes),
+            "TT-LSTM (feature maps, 3 frames)": lambda: LSTMHead(TTLSTMCell(in_modes, hidden_modes, [4, 4, 4],
+                                                                            hidden_ranks=[4, 4, 4]), a.hidden, n_classes),
+        }
+    makers = head_makers(map_sizes[0])
     frame_name = "frame-only CNN (apex frame)" if a.finetune_epochs else "frame-only (pooled features, apex frame)"
     accs = {frame_name: [], **{k: [] for k in makers}}
     how = f"fine-tuned per fold for {a.finetune_epochs} epochs" if a.finetune_epochs else "frozen"
     how += f"; heads on plain + {a.views} augmented views" if a.views else ""
     how += "; test sequences scored with their mirror images" if a.flip_test else ""
+    how += "; CK+ output layer started from the FER2013 rows" if a.init_head == "fer" else ""
     how += f"; an ensemble of {len(a.weights)} such CNNs and their heads" if a.weights and len(a.weights) > 1 else ""
     print(f"CK+ {len(labels)} sequences, {len(set(subjects))} subjects, {a.folds} subject-independent folds (seed {a.seed}); "
           f"CNN {how}", flush=True)
-    members = a.weights or [DEFAULT_WEIGHTS]
     if len(members) > 1:
         print(f"ensemble of {len(members)} CNNs per fold, each with its own heads; the rows average their probabilities: "
               + ", ".join(members), flush=True)
@@ -237,9 +275,10 @@ def main(argv=None) -> None:
         fold_probs = {name: [] for name in accs}
         for m, weights in enumerate(members):
             seed = a.seed + k + 1000 * m
-            net = frozen[m] if frozen is not None else finetune(weights, frames[~test], labels[~test], n_classes,
-                                                                a.finetune_epochs, seed, amp=a.amp)
-            probs = member_probabilities(net, frames[~test], labels[~test], frames[test], n_classes, makers, frame_name,
+            net = frozen[m] if frozen is not None else finetune(weights, frames[~test], labels[~test], ck_classes,
+                                                                a.finetune_epochs, seed, amp=a.amp, init_head=a.init_head)
+            probs = member_probabilities(net, frames[~test], labels[~test], frames[test], n_classes,
+                                         head_makers(map_sizes[m]), frame_name,
                                          finetune=bool(a.finetune_epochs), views=a.views, flip_test=a.flip_test,
                                          head_steps=a.head_steps, seed=seed, amp=a.amp)
             for name, p in probs.items():
@@ -248,7 +287,8 @@ def main(argv=None) -> None:
         for name, ps in fold_probs.items():
             accs[name].append((torch.stack(ps).mean(0).argmax(1) == y_test).float().mean().item())
         print(f"  fold {k + 1}: " + ", ".join(f"{n.split(' (')[0]} {v[-1]:.2%}" for n, v in accs.items())
-              + (" (members: " + "; ".join(", ".join(f"{v[-1]:.2%}" for v in single[m].values()) for m in single) + ")"
+              + (" (each member's frame-only / dense / TT: " + "; ".join(" / ".join(f"{v[-1]:.2%}" for v in single[m].values())
+                                                                      for m in single) + ")"
                  if len(members) > 1 else "")
               + f" ({time.time() - t0:.0f}s)", flush=True)
     if len(members) > 1:
@@ -257,13 +297,16 @@ def main(argv=None) -> None:
     print("| head | mean accuracy | std over folds | recurrent-cell params"
           + (f" (each of {len(members)} members)" if len(members) > 1 else "") + " |")
     print("|---|---|---|---|")
-    cells = {name: make().cell for name, make in makers.items()}
+    sizes = list(dict.fromkeys(map_sizes))  # one parameter count per feature-map size among the members
+    cells = [{name: make().cell for name, make in head_makers(n).items()} for n in sizes]
     for name, v in accs.items():
-        params = sum(p.numel() for p in cells[name].parameters()) if name in cells else 0
-        print(f"| {name} | {np.mean(v):.2%} | {np.std(v):.2%} | {params:,} |", flush=True)
-    tt = next(c for n, c in cells.items() if n.startswith("TT"))
-    print(f"\nTT-LSTM cell: {tt.tt_params():,} parameters; a dense LSTM cell of the same shape has "
-          f"{tt.dense_params():,}: {tt.dense_params() / tt.tt_params():.0f}x smaller.")
+        params = " / ".join(f"{sum(p.numel() for p in c[name].parameters()) if name in c else 0:,}" for c in cells)
+        print(f"| {name} | {np.mean(v):.2%} | {np.std(v):.2%} | {params} |", flush=True)
+    tts = [next(c for n, c in cs.items() if n.startswith("TT")) for cs in cells]
+    for n, tt in zip(sizes, tts):
+        print(f"\nTT-LSTM cell ({n:,} inputs, modes {'x'.join(map(str, tt.x2h.in_modes))}): {tt.tt_params():,} parameters; "
+              f"a dense LSTM cell of the same shape has {tt.dense_params():,}: {tt.dense_params() / tt.tt_params():.0f}x smaller.")
+    tt = tts[0]
     if a.write_catalog:
         import json
 
@@ -272,13 +315,14 @@ def main(argv=None) -> None:
         command = (f"python -m ferdesk.training.ckplus {' '.join(f'--weights {w}' for w in members)} --folds {a.folds} --seed {a.seed} "
                    f"--finetune-epochs {a.finetune_epochs}"
                    + (f" --amp {a.amp}" if a.amp != "off" else "") + (f" --views {a.views}" if a.views else "")
-                   + (" --flip-test" if a.flip_test else "")
+                   + (" --flip-test" if a.flip_test else "") + (" --init-head fer" if a.init_head == "fer" else "")
                    + (f" --head-steps {a.head_steps}" if a.head_steps != 300 else "") + f" --write-catalog {a.write_catalog}")
         doc = json.loads(CATALOG_PATH.read_text())
         entry = next(m for m in doc["models"] if m["name"] == a.write_catalog)
         entry.setdefault("metrics", {})["ckplus"] = {
             "protocol": f"{len(labels)} sequences x 3 onset-to-apex frames, {a.folds}-fold subject-independent CV, "
-                        f"7 classes; CNN {how}; the recurrent heads read 128x6x6 feature maps (hidden {a.hidden})",
+                        f"7 classes; CNN {how}; the recurrent heads read {' / '.join(f'{n // 36}x6x6' for n in sizes)} feature maps "
+                        f"(hidden {a.hidden})",
             **{name: {"mean_accuracy": round(float(np.mean(v)), 4), "std": round(float(np.std(v)), 4)} for name, v in accs.items()},
             "tt_lstm_cell_params": tt.tt_params(), "dense_lstm_cell_params": tt.dense_params(),
             "compression": round(tt.dense_params() / tt.tt_params(), 1), "command": command,

@@ -34,7 +34,7 @@ from ferdesk.catalog import CATALOG_PATH, MODELS_DIR, Catalog, file_digest
 from ferdesk.classifier import Classifier
 from ferdesk.training.sequences import synthesise_tracks
 from ferdesk.training.train_classifier import DEFAULT_DATA
-from ferdesk.training.tt import TTLSTMCell
+from ferdesk.training.tt import TTLSTMCell, even_modes
 
 
 class DenseCell(nn.Module):
@@ -93,16 +93,7 @@ class WindowHead(nn.Module):
 def input_modes(n_in: int) -> list[int]:
     """Three TT modes whose product is ``n_in``, as even as can be (the largest mode smallest, then
     the smallest largest), ascending: 128 -> [4, 4, 8] (fernet-s), 160 -> [4, 5, 8] (fernet-sm)."""
-    best = None
-    for a in range(1, n_in + 1):
-        for b in range(a, n_in // a + 1):
-            if n_in % (a * b) or n_in // (a * b) < b:
-                continue
-            modes = [a, b, n_in // (a * b)]
-            key = (modes[2], -modes[0])
-            if best is None or key < best[0]:
-                best = (key, modes)
-    return best[1]
+    return even_modes(n_in, 3)
 
 
 def make_cell(kind: str, n_in: int) -> nn.Module:

@@ -14,6 +14,25 @@ import torch
 from torch import nn
 
 
+def even_modes(n: int, count: int) -> list[int]:
+    """``count`` TT modes whose product is ``n``, as even as can be (the largest mode smallest, then
+    the smallest largest), ascending: even_modes(128, 3) -> [4, 4, 8], even_modes(4608, 4) -> [8, 8, 8, 9]."""
+    def factorisations(rest: int, k: int, low: int):
+        if k == 1:
+            if rest >= low:
+                yield [rest]
+            return
+        for f in range(low, int(round(rest ** (1 / k))) + 1):
+            if rest % f == 0:
+                for tail in factorisations(rest // f, k - 1, f):
+                    yield [f, *tail]
+
+    best = min(factorisations(n, count, 1), key=lambda m: (m[-1], -m[0]), default=None)
+    if best is None:
+        raise ValueError(f"{n} has no factorisation into {count} modes")
+    return best
+
+
 class TTLinear(nn.Module):
     def __init__(self, in_modes: list[int], out_modes: list[int], ranks: list[int], bias: bool = True):
         super().__init__()
