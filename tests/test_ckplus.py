@@ -57,6 +57,7 @@ def test_one_run_prints_the_three_row_table(tmp_path, capsys):
     assert [r.split(" | ")[0] for r in rows] == ["| frame-only CNN (apex frame)", "| dense LSTM (feature maps, 3 frames)",
                                                  "| TT-LSTM (feature maps, 3 frames)"]
     assert "835x smaller" in out
+    assert "wrong, TT-LSTM: " in out
 
 
 def test_an_ensemble_run_reports_each_member_and_the_averaged_rows(tmp_path, capsys):
@@ -103,3 +104,21 @@ def test_the_fer_head_init_copies_the_matching_expression_rows():
     assert not torch.equal(layer.weight[3], fer.weight[0])        # no match: left random
     fresh = ckplus.ck_output_layer(fer, ["anger"], "random")
     assert not torch.equal(fresh.weight[0], fer.weight[0])
+
+
+def test_rehearsing_fer2013_while_fine_tuning_runs_and_says_so(tmp_path, capsys):
+    synthetic_ckplus(tmp_path / "ck.npz")
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "fer2013_training.npz", images=rng.integers(0, 255, (40, 48, 48), dtype=np.uint8),
+             labels=rng.integers(0, 7, 40).astype(np.uint8))
+    weights = tmp_path / "fernet-s.pt"
+    torch.save(build("fernet-s").state_dict(), weights)
+    ckplus.main(["--data", str(tmp_path / "ck.npz"), "--weights", str(weights), "--folds", "2",
+                 "--finetune-epochs", "1", "--head-steps", "5", "--threads", "1", "--rehearse-fer"])
+    assert "FER2013 Training faces rehearsed" in capsys.readouterr().out
+
+
+def test_rehearsing_without_fer2013_beside_the_ck_file_is_a_one_line_error(tmp_path):
+    synthetic_ckplus(tmp_path / "ck.npz")
+    with pytest.raises(SystemExit, match="--rehearse-fer needs .*fer2013_training.npz"):
+        ckplus.main(["--data", str(tmp_path / "ck.npz"), "--rehearse-fer"])

@@ -30,18 +30,19 @@ import torch
 from torch import nn
 
 from ferdesk.training.nets import build, load, member
-from ferdesk.training.train_classifier import DEFAULT_DATA
+from ferdesk.training.train_classifier import DEFAULT_DATA, load_split
 from ferdesk.training.tt import TTLSTMCell, even_modes
 
 
-def sequences(data: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(S, 3, 48, 48) frames in onset-to-apex order, (S,) labels, (S,) subjects."""
+def sequences(data: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(S, 3, 48, 48) frames in onset-to-apex order, (S,) labels, (S,) subjects, (S,) sequence names."""
     seqs = {}
     for i, name in enumerate(data["sequences"]):
         seqs.setdefault(str(name), []).append(i)
     order = [sorted(idx, key=lambda i: int(data["frames"][i])) for idx in seqs.values()]
     frames = np.stack([data["images"][idx] for idx in order])
-    return frames, np.array([data["labels"][idx[0]] for idx in order]), np.array([str(data["subjects"][idx[0]]) for idx in order])
+    return (frames, np.array([data["labels"][idx[0]] for idx in order]),
+            np.array([str(data["subjects"][idx[0]]) for idx in order]), np.array(list(seqs)))
 
 
 DEFAULT_WEIGHTS = "build/train/fernet-s/model.pt"
@@ -97,12 +98,20 @@ def augmented_views(frames: np.ndarray, views: int, seed: int) -> np.ndarray:
 
 
 def finetune(weights, frames: np.ndarray, labels: np.ndarray, ck_classes: list[str], epochs: int, seed: int,
-             batch: int = 64, lr: float = 0.01, amp: str = "off", init_head: str = "random") -> nn.Module:
-    """The FER2013 network with a new CK+ output layer, trained end to end on ``frames`` (S, 3, 48, 48)."""
+             batch: int = 64, lr: float = 0.01, amp: str = "off", init_head: str = "random",
+             rehearse: tuple[torch.Tensor, torch.Tensor] | None = None) -> nn.Module:
+    """The FER2013 network with a new CK+ output layer, trained end to end on ``frames`` (S, 3, 48, 48).
+
+    ``rehearse`` (FER2013 images (N, 1, 48, 48) in [0, 1], labels (N,)): every step also trains the
+    network's FER2013 output layer on ``batch`` random FER2013 faces, so the features keep what
+    28k faces taught them instead of fitting the fold's few hundred sequences alone."""
     from ferdesk.training.augment import augment
 
     net = load_fer_net(weights)
-    net.head[-1] = ck_output_layer(net.head[-1], ck_classes, init_head)
+    fer_layer = net.head[-1]
+    net.head[-1] = ck_output_layer(fer_layer, ck_classes, init_head)
+    if rehearse is not None:
+        return _finetune_rehearsing(net, fer_layer, frames, labels, epochs, seed, batch, lr, amp, rehearse)
     x = torch.from_numpy(frames.reshape(-1, 1, 48, 48)).float().div(255)
     y = torch.from_numpy(np.repeat(labels, frames.shape[1]).astype(np.int64))
     gen = torch.Generator().manual_seed(seed)
@@ -117,6 +126,38 @@ def finetune(weights, frames: np.ndarray, labels: np.ndarray, ck_classes: list[s
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp == "bf16"):
                 logits = net(augment(x[idx], gen))
             loss = nn.functional.cross_entropy(logits.float(), y[idx], label_smoothing=0.1)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+    return net.eval()
+
+
+def _finetune_rehearsing(net: nn.Module, fer_layer: nn.Linear, frames: np.ndarray, labels: np.ndarray, epochs: int,
+                         seed: int, batch: int, lr: float, amp: str, rehearse) -> nn.Module:
+    from ferdesk.training.augment import augment
+
+    fer_x, fer_y = rehearse
+    x = torch.from_numpy(frames.reshape(-1, 1, 48, 48)).float().div(255)
+    y = torch.from_numpy(np.repeat(labels, frames.shape[1]).astype(np.int64))
+    gen = torch.Generator().manual_seed(seed)
+    params = list(net.parameters()) + list(fer_layer.parameters())
+    opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
+    steps = epochs * math.ceil(len(x) / batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
+    pool = net.head[:-1]  # average pool, flatten, dropout
+    net.train()
+    for _ in range(epochs):
+        perm = torch.randperm(len(x), generator=gen)
+        for i in range(0, len(x), batch):
+            idx = perm[i:i + batch]
+            fer_idx = torch.randint(len(fer_x), (batch,), generator=gen)
+            both = augment(torch.cat([x[idx], fer_x[fer_idx]]), gen)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp == "bf16"):
+                feats = pool(net.features((both - net.mean) / net.std))
+                ck_logits, fer_logits = net.head[-1](feats[:len(idx)]), fer_layer(feats[len(idx):])
+            loss = (nn.functional.cross_entropy(ck_logits.float(), y[idx], label_smoothing=0.1)
+                    + nn.functional.cross_entropy(fer_logits.float(), fer_y[fer_idx], label_smoothing=0.1))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -227,12 +268,15 @@ def main(argv=None) -> None:
     ap.add_argument("--init-head", choices=["random", "fer"], default="random",
                     help="the fine-tuned CNN's CK+ output layer: random, or each row copied from the FER2013 row of "
                          "the same expression (contempt from neutral)")
+    ap.add_argument("--rehearse-fer", action="store_true",
+                    help="while fine-tuning, every batch also trains the FER2013 output on as many FER2013 Training "
+                         "faces (fer2013_training.npz beside --data), so the features do not forget FER2013")
     ap.add_argument("--write-catalog", metavar="NAME", help="store the table in this temporal model's catalog entry (metrics.ckplus)")
     a = ap.parse_args(argv)
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     data = dict(np.load(a.data))
-    frames, labels, subjects = sequences(data)
+    frames, labels, subjects, names = sequences(data)
     n_classes = len(data["classes"])
     y = torch.from_numpy(labels.astype(np.int64))
     ck_classes = [str(c) for c in data["classes"]]
@@ -261,6 +305,15 @@ def main(argv=None) -> None:
     how += f"; heads on plain + {a.views} augmented views" if a.views else ""
     how += "; test sequences scored with their mirror images" if a.flip_test else ""
     how += "; CK+ output layer started from the FER2013 rows" if a.init_head == "fer" else ""
+    how += "; FER2013 Training faces rehearsed in every fine-tuning batch" if a.rehearse_fer else ""
+    rehearse = None
+    if a.rehearse_fer:
+        from pathlib import Path
+
+        fer_path = Path(a.data).with_name("fer2013_training.npz")
+        if not fer_path.exists():
+            raise SystemExit(f"ckplus: --rehearse-fer needs {fer_path} (FER2013 Training beside the CK+ file)")
+        rehearse = load_split(fer_path)
     how += f"; an ensemble of {len(a.weights)} such CNNs and their heads" if a.weights and len(a.weights) > 1 else ""
     print(f"CK+ {len(labels)} sequences, {len(set(subjects))} subjects, {a.folds} subject-independent folds (seed {a.seed}); "
           f"CNN {how}", flush=True)
@@ -269,6 +322,7 @@ def main(argv=None) -> None:
               + ", ".join(members), flush=True)
     frozen = None if a.finetune_epochs else [load_fer_net(w) for w in members]
     single = {m: {name: [] for name in accs} for m in range(len(members))}
+    wrong = {name: [] for name in accs}  # (sequence, true class, predicted class) per row, over all folds
     for k, test in enumerate(subject_folds(subjects, a.folds, a.seed)):
         t0 = time.time()
         y_test = y[torch.from_numpy(test)]
@@ -276,7 +330,8 @@ def main(argv=None) -> None:
         for m, weights in enumerate(members):
             seed = a.seed + k + 1000 * m
             net = frozen[m] if frozen is not None else finetune(weights, frames[~test], labels[~test], ck_classes,
-                                                                a.finetune_epochs, seed, amp=a.amp, init_head=a.init_head)
+                                                                a.finetune_epochs, seed, amp=a.amp, init_head=a.init_head,
+                                                                rehearse=rehearse)
             probs = member_probabilities(net, frames[~test], labels[~test], frames[test], n_classes,
                                          head_makers(map_sizes[m]), frame_name,
                                          finetune=bool(a.finetune_epochs), views=a.views, flip_test=a.flip_test,
@@ -285,7 +340,10 @@ def main(argv=None) -> None:
                 fold_probs[name].append(p)
                 single[m][name].append((p.argmax(1) == y_test).float().mean().item())
         for name, ps in fold_probs.items():
-            accs[name].append((torch.stack(ps).mean(0).argmax(1) == y_test).float().mean().item())
+            pred = torch.stack(ps).mean(0).argmax(1)
+            accs[name].append((pred == y_test).float().mean().item())
+            wrong[name] += [(seq, ck_classes[t], ck_classes[p]) for seq, t, p in zip(names[test], y_test.tolist(), pred.tolist())
+                            if t != p]
         print(f"  fold {k + 1}: " + ", ".join(f"{n.split(' (')[0]} {v[-1]:.2%}" for n, v in accs.items())
               + (" (each member's frame-only / dense / TT: " + "; ".join(" / ".join(f"{v[-1]:.2%}" for v in single[m].values())
                                                                       for m in single) + ")"
@@ -297,6 +355,8 @@ def main(argv=None) -> None:
     print("| head | mean accuracy | std over folds | recurrent-cell params"
           + (f" (each of {len(members)} members)" if len(members) > 1 else "") + " |")
     print("|---|---|---|---|")
+    for name, errors in wrong.items():
+        print(f"wrong, {name.split(' (')[0]}: " + (", ".join(f"{seq} {t}->{p}" for seq, t, p in errors) or "none"))
     sizes = list(dict.fromkeys(map_sizes))  # one parameter count per feature-map size among the members
     cells = [{name: make().cell for name, make in head_makers(n).items()} for n in sizes]
     for name, v in accs.items():
@@ -316,6 +376,7 @@ def main(argv=None) -> None:
                    f"--finetune-epochs {a.finetune_epochs}"
                    + (f" --amp {a.amp}" if a.amp != "off" else "") + (f" --views {a.views}" if a.views else "")
                    + (" --flip-test" if a.flip_test else "") + (" --init-head fer" if a.init_head == "fer" else "")
+                   + (" --rehearse-fer" if a.rehearse_fer else "")
                    + (f" --head-steps {a.head_steps}" if a.head_steps != 300 else "") + f" --write-catalog {a.write_catalog}")
         doc = json.loads(CATALOG_PATH.read_text())
         entry = next(m for m in doc["models"] if m["name"] == a.write_catalog)
