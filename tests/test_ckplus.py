@@ -114,11 +114,19 @@ def test_rehearsing_fer2013_while_fine_tuning_runs_and_says_so(tmp_path, capsys)
     weights = tmp_path / "fernet-s.pt"
     torch.save(build("fernet-s").state_dict(), weights)
     ckplus.main(["--data", str(tmp_path / "ck.npz"), "--weights", str(weights), "--folds", "2",
-                 "--finetune-epochs", "1", "--head-steps", "5", "--threads", "1", "--rehearse-fer"])
-    assert "FER2013 Training faces rehearsed" in capsys.readouterr().out
+                 "--finetune-epochs", "1", "--head-steps", "5", "--threads", "1", "--rehearse-fer", "--balance"])
+    out = capsys.readouterr().out
+    assert "FER2013 Training faces rehearsed" in out and "inverse class frequency" in out
 
 
 def test_rehearsing_without_fer2013_beside_the_ck_file_is_a_one_line_error(tmp_path):
     synthetic_ckplus(tmp_path / "ck.npz")
     with pytest.raises(SystemExit, match="--rehearse-fer needs .*fer2013_training.npz"):
         ckplus.main(["--data", str(tmp_path / "ck.npz"), "--rehearse-fer"])
+
+
+def test_inverse_frequency_weights_the_rare_classes_up():
+    w = ckplus.inverse_frequency(np.array([0, 0, 0, 1, 2, 2]), 4)
+    assert w[1] > w[2] > w[0]
+    assert torch.isclose(w[0], torch.tensor(6 / (4 * 3)))
+    assert torch.allclose(ckplus.inverse_frequency(np.array([0, 1, 2]), 3), torch.ones(3))

@@ -99,7 +99,8 @@ def augmented_views(frames: np.ndarray, views: int, seed: int) -> np.ndarray:
 
 def finetune(weights, frames: np.ndarray, labels: np.ndarray, ck_classes: list[str], epochs: int, seed: int,
              batch: int = 64, lr: float = 0.01, amp: str = "off", init_head: str = "random",
-             rehearse: tuple[torch.Tensor, torch.Tensor] | None = None) -> nn.Module:
+             rehearse: tuple[torch.Tensor, torch.Tensor] | None = None,
+             class_weight: torch.Tensor | None = None) -> nn.Module:
     """The FER2013 network with a new CK+ output layer, trained end to end on ``frames`` (S, 3, 48, 48).
 
     ``rehearse`` (FER2013 images (N, 1, 48, 48) in [0, 1], labels (N,)): every step also trains the
@@ -111,7 +112,7 @@ def finetune(weights, frames: np.ndarray, labels: np.ndarray, ck_classes: list[s
     fer_layer = net.head[-1]
     net.head[-1] = ck_output_layer(fer_layer, ck_classes, init_head)
     if rehearse is not None:
-        return _finetune_rehearsing(net, fer_layer, frames, labels, epochs, seed, batch, lr, amp, rehearse)
+        return _finetune_rehearsing(net, fer_layer, frames, labels, epochs, seed, batch, lr, amp, rehearse, class_weight)
     x = torch.from_numpy(frames.reshape(-1, 1, 48, 48)).float().div(255)
     y = torch.from_numpy(np.repeat(labels, frames.shape[1]).astype(np.int64))
     gen = torch.Generator().manual_seed(seed)
@@ -125,7 +126,7 @@ def finetune(weights, frames: np.ndarray, labels: np.ndarray, ck_classes: list[s
             idx = perm[i:i + batch]
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp == "bf16"):
                 logits = net(augment(x[idx], gen))
-            loss = nn.functional.cross_entropy(logits.float(), y[idx], label_smoothing=0.1)
+            loss = nn.functional.cross_entropy(logits.float(), y[idx], weight=class_weight, label_smoothing=0.1)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -134,7 +135,7 @@ def finetune(weights, frames: np.ndarray, labels: np.ndarray, ck_classes: list[s
 
 
 def _finetune_rehearsing(net: nn.Module, fer_layer: nn.Linear, frames: np.ndarray, labels: np.ndarray, epochs: int,
-                         seed: int, batch: int, lr: float, amp: str, rehearse) -> nn.Module:
+                         seed: int, batch: int, lr: float, amp: str, rehearse, class_weight=None) -> nn.Module:
     from ferdesk.training.augment import augment
 
     fer_x, fer_y = rehearse
@@ -156,7 +157,7 @@ def _finetune_rehearsing(net: nn.Module, fer_layer: nn.Linear, frames: np.ndarra
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp == "bf16"):
                 feats = pool(net.features((both - net.mean) / net.std))
                 ck_logits, fer_logits = net.head[-1](feats[:len(idx)]), fer_layer(feats[len(idx):])
-            loss = (nn.functional.cross_entropy(ck_logits.float(), y[idx], label_smoothing=0.1)
+            loss = (nn.functional.cross_entropy(ck_logits.float(), y[idx], weight=class_weight, label_smoothing=0.1)
                     + nn.functional.cross_entropy(fer_logits.float(), fer_y[fer_idx], label_smoothing=0.1))
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -198,7 +199,7 @@ class DenseLSTMCell(nn.Module):
 
 
 def fit(model: nn.Module, x, y, steps: int = 300, lr: float = 3e-3, batch: int = 384, seed: int = 0,
-        amp: str = "off") -> nn.Module:
+        amp: str = "off", class_weight: torch.Tensor | None = None) -> nn.Module:
     """AdamW on random batches of ``batch`` sequences (the whole set when it is smaller)."""
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-3)
     gen = torch.Generator().manual_seed(seed)
@@ -207,7 +208,7 @@ def fit(model: nn.Module, x, y, steps: int = 300, lr: float = 3e-3, batch: int =
         idx = torch.randperm(len(x), generator=gen)[:batch] if len(x) > batch else slice(None)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp == "bf16"):
             logits = model(x[idx])
-        loss = nn.functional.cross_entropy(logits.float(), y[idx], label_smoothing=0.05)
+        loss = nn.functional.cross_entropy(logits.float(), y[idx], weight=class_weight, label_smoothing=0.05)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -216,7 +217,7 @@ def fit(model: nn.Module, x, y, steps: int = 300, lr: float = 3e-3, batch: int =
 
 def member_probabilities(net: nn.Module, train_frames: np.ndarray, train_labels: np.ndarray, test_frames: np.ndarray,
                          n_classes: int, makers: dict, frame_name: str, finetune: bool, views: int, flip_test: bool,
-                         head_steps: int, seed: int, amp: str) -> dict[str, torch.Tensor]:
+                         head_steps: int, seed: int, amp: str, class_weight: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """One CNN's heads trained on one fold: {row name: (test sequences, classes) probabilities}, the
     mirror image's averaged in with ``flip_test``. ``finetune``: the CNN's own classifier is the
     frame-only row; otherwise a linear head on its pooled features is trained."""
@@ -235,12 +236,19 @@ def member_probabilities(net: nn.Module, train_frames: np.ndarray, train_labels:
     if finetune:
         out[frame_name] = probabilities(lambda p, m, lg: lg[:, -1])
     else:
-        head = fit(FrameHead(pooled.shape[-1], n_classes), pooled, y_train, head_steps, seed=seed, amp=amp)
+        head = fit(FrameHead(pooled.shape[-1], n_classes), pooled, y_train, head_steps, seed=seed, amp=amp,
+                   class_weight=class_weight)
         out[frame_name] = probabilities(lambda p, m, lg: head(p))
     for name, make in makers.items():
-        model = fit(make(), maps, y_train, head_steps, seed=seed, amp=amp)
+        model = fit(make(), maps, y_train, head_steps, seed=seed, amp=amp, class_weight=class_weight)
         out[name] = probabilities(lambda p, m, lg: model(m))
     return out
+
+
+def inverse_frequency(labels: np.ndarray, n_classes: int) -> torch.Tensor:
+    """Per-class loss weights n / (classes * count): 1 for every class when they are balanced."""
+    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+    return torch.tensor(len(labels) / (n_classes * np.maximum(counts, 1)), dtype=torch.float32)
 
 
 def subject_folds(subjects: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
@@ -271,6 +279,9 @@ def main(argv=None) -> None:
     ap.add_argument("--rehearse-fer", action="store_true",
                     help="while fine-tuning, every batch also trains the FER2013 output on as many FER2013 Training "
                          "faces (fer2013_training.npz beside --data), so the features do not forget FER2013")
+    ap.add_argument("--balance", action="store_true",
+                    help="weight every loss by inverse class frequency in the fold's training sequences (CK+ has "
+                         "18 contempt sequences against 83 surprise)")
     ap.add_argument("--write-catalog", metavar="NAME", help="store the table in this temporal model's catalog entry (metrics.ckplus)")
     a = ap.parse_args(argv)
     torch.manual_seed(a.seed)
@@ -306,6 +317,7 @@ def main(argv=None) -> None:
     how += "; test sequences scored with their mirror images" if a.flip_test else ""
     how += "; CK+ output layer started from the FER2013 rows" if a.init_head == "fer" else ""
     how += "; FER2013 Training faces rehearsed in every fine-tuning batch" if a.rehearse_fer else ""
+    how += "; losses weighted by inverse class frequency" if a.balance else ""
     rehearse = None
     if a.rehearse_fer:
         from pathlib import Path
@@ -327,15 +339,16 @@ def main(argv=None) -> None:
         t0 = time.time()
         y_test = y[torch.from_numpy(test)]
         fold_probs = {name: [] for name in accs}
+        class_weight = inverse_frequency(labels[~test], n_classes) if a.balance else None
         for m, weights in enumerate(members):
             seed = a.seed + k + 1000 * m
             net = frozen[m] if frozen is not None else finetune(weights, frames[~test], labels[~test], ck_classes,
                                                                 a.finetune_epochs, seed, amp=a.amp, init_head=a.init_head,
-                                                                rehearse=rehearse)
+                                                                rehearse=rehearse, class_weight=class_weight)
             probs = member_probabilities(net, frames[~test], labels[~test], frames[test], n_classes,
                                          head_makers(map_sizes[m]), frame_name,
                                          finetune=bool(a.finetune_epochs), views=a.views, flip_test=a.flip_test,
-                                         head_steps=a.head_steps, seed=seed, amp=a.amp)
+                                         head_steps=a.head_steps, seed=seed, amp=a.amp, class_weight=class_weight)
             for name, p in probs.items():
                 fold_probs[name].append(p)
                 single[m][name].append((p.argmax(1) == y_test).float().mean().item())
@@ -349,14 +362,14 @@ def main(argv=None) -> None:
                                                                       for m in single) + ")"
                  if len(members) > 1 else "")
               + f" ({time.time() - t0:.0f}s)", flush=True)
+    for name, errors in wrong.items():
+        print(f"wrong, {name.split(' (')[0]}: " + (", ".join(f"{seq} {t}->{p}" for seq, t, p in errors) or "none"))
     if len(members) > 1:
         print("single members (mean over folds, same order as the rows below): "
               + "; ".join(f"{w}: " + ", ".join(f"{np.mean(v):.2%}" for v in single[m].values()) for m, w in enumerate(members)))
     print("| head | mean accuracy | std over folds | recurrent-cell params"
           + (f" (each of {len(members)} members)" if len(members) > 1 else "") + " |")
     print("|---|---|---|---|")
-    for name, errors in wrong.items():
-        print(f"wrong, {name.split(' (')[0]}: " + (", ".join(f"{seq} {t}->{p}" for seq, t, p in errors) or "none"))
     sizes = list(dict.fromkeys(map_sizes))  # one parameter count per feature-map size among the members
     cells = [{name: make().cell for name, make in head_makers(n).items()} for n in sizes]
     for name, v in accs.items():
@@ -376,7 +389,7 @@ def main(argv=None) -> None:
                    f"--finetune-epochs {a.finetune_epochs}"
                    + (f" --amp {a.amp}" if a.amp != "off" else "") + (f" --views {a.views}" if a.views else "")
                    + (" --flip-test" if a.flip_test else "") + (" --init-head fer" if a.init_head == "fer" else "")
-                   + (" --rehearse-fer" if a.rehearse_fer else "")
+                   + (" --rehearse-fer" if a.rehearse_fer else "") + (" --balance" if a.balance else "")
                    + (f" --head-steps {a.head_steps}" if a.head_steps != 300 else "") + f" --write-catalog {a.write_catalog}")
         doc = json.loads(CATALOG_PATH.read_text())
         entry = next(m for m in doc["models"] if m["name"] == a.write_catalog)
