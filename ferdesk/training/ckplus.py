@@ -1,7 +1,8 @@
 """CK+ subject-independent 10-fold cross-validation: frame-only CNN head vs dense LSTM vs TT-LSTM.
 
-usage: python -m ferdesk.training.ckplus [--weights build/train/fernet-s/model.pt] [--folds 10] [--seed 0]
-           [--finetune-epochs 30] [--amp bf16] [--views 4] [--flip-test]
+usage: python -m ferdesk.training.ckplus [--weights [ARCH=]build/train/fernet-s/model.pt ...] [--folds 10] [--seed 0]
+           [--finetune-epochs 30] [--amp bf16] [--views 4] [--flip-test] [--init-head fer] [--rehearse-fer]
+           [--balance] [--write-catalog NAME]
 
 Features come from a FER2013-trained fernet-s. With ``--finetune-epochs N`` (N > 0) the CNN is
 first fine-tuned, per fold, on that fold's training frames only (all three frames of each
