@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -112,38 +113,10 @@ def finetune(weights, frames: np.ndarray, labels: np.ndarray, ck_classes: list[s
     net = load_fer_net(weights)
     fer_layer = net.head[-1]
     net.head[-1] = ck_output_layer(fer_layer, ck_classes, init_head)
-    if rehearse is not None:
-        return _finetune_rehearsing(net, fer_layer, frames, labels, epochs, seed, batch, lr, amp, rehearse, class_weight)
     x = torch.from_numpy(frames.reshape(-1, 1, 48, 48)).float().div(255)
     y = torch.from_numpy(np.repeat(labels, frames.shape[1]).astype(np.int64))
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
-    steps = epochs * math.ceil(len(x) / batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
-    net.train()
-    for _ in range(epochs):
-        perm = torch.randperm(len(x), generator=gen)
-        for i in range(0, len(x), batch):
-            idx = perm[i:i + batch]
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp == "bf16"):
-                logits = net(augment(x[idx], gen))
-            loss = nn.functional.cross_entropy(logits.float(), y[idx], weight=class_weight, label_smoothing=0.1)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-    return net.eval()
-
-
-def _finetune_rehearsing(net: nn.Module, fer_layer: nn.Linear, frames: np.ndarray, labels: np.ndarray, epochs: int,
-                         seed: int, batch: int, lr: float, amp: str, rehearse, class_weight=None) -> nn.Module:
-    from ferdesk.training.augment import augment
-
-    fer_x, fer_y = rehearse
-    x = torch.from_numpy(frames.reshape(-1, 1, 48, 48)).float().div(255)
-    y = torch.from_numpy(np.repeat(labels, frames.shape[1]).astype(np.int64))
-    gen = torch.Generator().manual_seed(seed)
-    params = list(net.parameters()) + list(fer_layer.parameters())
+    params = list(net.parameters()) + (list(fer_layer.parameters()) if rehearse is not None else [])
     opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
     steps = epochs * math.ceil(len(x) / batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
@@ -153,13 +126,17 @@ def _finetune_rehearsing(net: nn.Module, fer_layer: nn.Linear, frames: np.ndarra
         perm = torch.randperm(len(x), generator=gen)
         for i in range(0, len(x), batch):
             idx = perm[i:i + batch]
-            fer_idx = torch.randint(len(fer_x), (batch,), generator=gen)
-            both = augment(torch.cat([x[idx], fer_x[fer_idx]]), gen)
+            inputs = x[idx]
+            if rehearse is not None:
+                fer_idx = torch.randint(len(rehearse[0]), (batch,), generator=gen)
+                inputs = torch.cat([inputs, rehearse[0][fer_idx]])
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp == "bf16"):
-                feats = pool(net.features((both - net.mean) / net.std))
-                ck_logits, fer_logits = net.head[-1](feats[:len(idx)]), fer_layer(feats[len(idx):])
-            loss = (nn.functional.cross_entropy(ck_logits.float(), y[idx], weight=class_weight, label_smoothing=0.1)
-                    + nn.functional.cross_entropy(fer_logits.float(), fer_y[fer_idx], label_smoothing=0.1))
+                feats = pool(net.features((augment(inputs, gen) - net.mean) / net.std))
+                logits = net.head[-1](feats[:len(idx)])
+                fer_logits = fer_layer(feats[len(idx):]) if rehearse is not None else None
+            loss = nn.functional.cross_entropy(logits.float(), y[idx], weight=class_weight, label_smoothing=0.1)
+            if fer_logits is not None:
+                loss = loss + nn.functional.cross_entropy(fer_logits.float(), rehearse[1][fer_idx], label_smoothing=0.1)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -321,8 +298,6 @@ def main(argv=None) -> None:
     how += "; losses weighted by inverse class frequency" if a.balance else ""
     rehearse = None
     if a.rehearse_fer:
-        from pathlib import Path
-
         fer_path = Path(a.data).with_name("fer2013_training.npz")
         if not fer_path.exists():
             raise SystemExit(f"ckplus: --rehearse-fer needs {fer_path} (FER2013 Training beside the CK+ file)")
