@@ -68,9 +68,18 @@ def test_an_ensemble_run_reports_each_member_and_the_averaged_rows(tmp_path, cap
         paths.append(tmp_path / f"fernet-s-{seed}.pt")
         torch.save(build("fernet-s").state_dict(), paths[-1])
     ckplus.main(["--data", str(tmp_path / "ck.npz"), "--weights", str(paths[0]), "--weights", str(paths[1]),
-                 "--folds", "2", "--finetune-epochs", "1", "--head-steps", "10", "--threads", "1"])
+                 "--folds", "2", "--finetune-epochs", "1", "--head-steps", "10", "--threads", "1",
+                 "--save-probs", str(tmp_path / "probs.npz")])
     out = capsys.readouterr().out
     assert "ensemble of 2 CNNs" in out and "single members" in out
+    saved = np.load(tmp_path / "probs.npz")
+    assert saved["probs"].shape == (2, 3, len(saved["labels"]), len(saved["classes"]))
+    np.testing.assert_allclose(saved["probs"].sum(-1), 1, atol=1e-4)  # every member, row and sequence was scored
+    # the saved probabilities give the printed fold accuracies of the averaged rows
+    hits = saved["probs"].mean(0).argmax(-1) == saved["labels"]
+    for r, row in enumerate(saved["rows"]):
+        folds = [hits[r][saved["fold"] == k].mean() for k in range(2)]
+        assert f"{str(row).split(' (')[0]} {folds[1]:.2%}" in out
     assert str(paths[0]) in out and str(paths[1]) in out
     assert "(each of 2 members)" in out
     rows = [line for line in out.splitlines() if line.startswith("| ") and "%" in line]

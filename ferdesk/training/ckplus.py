@@ -260,6 +260,9 @@ def main(argv=None) -> None:
     ap.add_argument("--balance", action="store_true",
                     help="weight every loss by inverse class frequency in the fold's training sequences (CK+ has "
                          "18 contempt sequences against 83 surprise)")
+    ap.add_argument("--save-probs", metavar="FILE.npz",
+                    help="also write every member's test probabilities per row (members x rows x sequences x classes), "
+                         "with the labels, sequence names and fold of every sequence, for analysis without retraining")
     ap.add_argument("--write-catalog", metavar="NAME", help="store the table in this temporal model's catalog entry (metrics.ckplus)")
     a = ap.parse_args(argv)
     torch.manual_seed(a.seed)
@@ -311,9 +314,12 @@ def main(argv=None) -> None:
     frozen = None if a.finetune_epochs else [load_fer_net(w) for w in members]
     single = {m: {name: [] for name in accs} for m in range(len(members))}
     wrong = {name: [] for name in accs}  # (sequence, true class, predicted class) per row, over all folds
+    member_probs = np.zeros((len(members), len(accs), len(labels), n_classes), dtype=np.float32)
+    fold_of = np.zeros(len(labels), dtype=np.int64)
     for k, test in enumerate(subject_folds(subjects, a.folds, a.seed)):
         t0 = time.time()
         y_test = y[torch.from_numpy(test)]
+        fold_of[test] = k
         fold_probs = {name: [] for name in accs}
         class_weight = inverse_frequency(labels[~test], n_classes) if a.balance else None
         for m, weights in enumerate(members):
@@ -325,7 +331,8 @@ def main(argv=None) -> None:
                                          head_makers(map_sizes[m]), frame_name,
                                          finetune=bool(a.finetune_epochs), views=a.views, flip_test=a.flip_test,
                                          head_steps=a.head_steps, seed=seed, amp=a.amp, class_weight=class_weight)
-            for name, p in probs.items():
+            for r, (name, p) in enumerate(probs.items()):
+                member_probs[m, r, test] = p.numpy()
                 fold_probs[name].append(p)
                 single[m][name].append((p.argmax(1) == y_test).float().mean().item())
         for name, ps in fold_probs.items():
@@ -338,6 +345,10 @@ def main(argv=None) -> None:
                                                                       for m in single) + ")"
                  if len(members) > 1 else "")
               + f" ({time.time() - t0:.0f}s)", flush=True)
+    if a.save_probs:
+        np.savez_compressed(a.save_probs, probs=member_probs, rows=np.array(list(accs)), members=np.array(members),
+                            labels=labels, names=names, fold=fold_of, classes=np.array(ck_classes))
+        print(f"member probabilities written to {a.save_probs}")
     for name, errors in wrong.items():
         print(f"wrong, {name.split(' (')[0]}: " + (", ".join(f"{seq} {t}->{p}" for seq, t, p in errors) or "none"))
     if len(members) > 1:
