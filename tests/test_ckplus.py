@@ -139,3 +139,39 @@ def test_inverse_frequency_weights_the_rare_classes_up():
     assert w[1] > w[2] > w[0]
     assert torch.isclose(w[0], torch.tensor(6 / (4 * 3)))
     assert torch.allclose(ckplus.inverse_frequency(np.array([0, 1, 2]), 3), torch.ones(3))
+
+
+def test_the_tt_lstm_trains_end_to_end_with_the_cnn_when_asked(tmp_path, capsys, monkeypatch):
+    synthetic_ckplus(tmp_path / "ck.npz")
+    weights = tmp_path / "fernet-s.pt"
+    torch.save(build("fernet-s").state_dict(), weights)
+    fitted = []
+    real_fit = ckplus.fit
+    monkeypatch.setattr(ckplus, "fit", lambda model, *args, **kw: fitted.append(type(model.cell).__name__) or real_fit(model, *args, **kw))
+    ckplus.main(["--data", str(tmp_path / "ck.npz"), "--weights", str(weights), "--folds", "2",
+                 "--finetune-epochs", "1", "--head-steps", "5", "--threads", "1", "--joint"])
+    out = capsys.readouterr().out
+    assert "the TT-LSTM trained end to end with it" in out
+    assert fitted == ["DenseLSTMCell", "DenseLSTMCell"]  # only the dense LSTM is fitted afterwards, once per fold
+    assert len([line for line in out.splitlines() if line.startswith("| ") and "%" in line]) == 3
+
+
+def test_a_sequence_head_trained_with_the_cnn_changes_and_the_cnn_still_classifies_frames(tmp_path):
+    weights = tmp_path / "fernet-s.pt"
+    torch.save(build("fernet-s").state_dict(), weights)
+    frames = np.random.default_rng(0).integers(0, 255, (8, 3, 48, 48), dtype=np.uint8)
+    labels = np.array([0, 1] * 4)
+    torch.manual_seed(0)
+    head = ckplus.LSTMHead(ckplus.TTLSTMCell([8, 8, 8, 9], [4, 4, 4, 2], [2, 2, 2]), 128, 2)
+    before = [p.detach().clone() for p in head.parameters()]
+    net = ckplus.finetune(str(weights), frames, labels, ["a", "b"], epochs=1, seed=0, batch=12, sequence_head=head)
+    assert any(not torch.equal(b, p) for b, p in zip(before, head.parameters()))
+    assert not head.training and not net.training
+    _, maps, logits = ckplus.features(net, frames)
+    assert logits.shape == (8, 3, 2) and head(maps).shape == (8, 2)
+
+
+def test_joint_training_needs_fine_tuning(tmp_path):
+    synthetic_ckplus(tmp_path / "ck.npz")
+    with pytest.raises(SystemExit, match="--joint .* needs --finetune-epochs > 0"):
+        ckplus.main(["--data", str(tmp_path / "ck.npz"), "--joint", "--finetune-epochs", "0"])

@@ -2,7 +2,7 @@
 
 usage: python -m ferdesk.training.ckplus [--weights [ARCH=]build/train/fernet-s/model.pt ...] [--folds 10] [--seed 0]
            [--finetune-epochs 30] [--amp bf16] [--views 4] [--flip-test] [--init-head fer] [--rehearse-fer]
-           [--balance] [--write-catalog NAME]
+           [--balance] [--joint] [--save-probs FILE.npz] [--write-catalog NAME]
 
 Features come from a FER2013-trained fernet-s. With ``--finetune-epochs N`` (N > 0) the CNN is
 first fine-tuned, per fold, on that fold's training frames only (all three frames of each
@@ -102,45 +102,67 @@ def augmented_views(frames: np.ndarray, views: int, seed: int) -> np.ndarray:
 def finetune(weights, frames: np.ndarray, labels: np.ndarray, ck_classes: list[str], epochs: int, seed: int,
              batch: int = 64, lr: float = 0.01, amp: str = "off", init_head: str = "random",
              rehearse: tuple[torch.Tensor, torch.Tensor] | None = None,
-             class_weight: torch.Tensor | None = None) -> nn.Module:
+             class_weight: torch.Tensor | None = None, sequence_head: nn.Module | None = None) -> nn.Module:
     """The FER2013 network with a new CK+ output layer, trained end to end on ``frames`` (S, 3, 48, 48).
 
     ``rehearse`` (FER2013 images (N, 1, 48, 48) in [0, 1], labels (N,)): every step also trains the
     network's FER2013 output layer on ``batch`` random FER2013 faces, so the features keep what
-    28k faces taught them instead of fitting the fold's few hundred sequences alone."""
+    28k faces taught them instead of fitting the fold's few hundred sequences alone.
+
+    ``sequence_head`` (a recurrent head over (B, frames, C*6*6) feature maps): trained together with
+    the network (end to end) on whole sequences, ``batch // frames`` of them a step so a step sees as
+    many frames as without it; the loss adds the head's sequence loss to every frame's loss."""
     from ferdesk.training.augment import augment
 
     net = load_fer_net(weights)
     fer_layer = net.head[-1]
     net.head[-1] = ck_output_layer(fer_layer, ck_classes, init_head)
-    x = torch.from_numpy(frames.reshape(-1, 1, 48, 48)).float().div(255)
-    y = torch.from_numpy(np.repeat(labels, frames.shape[1]).astype(np.int64))
+    n_frames = frames.shape[1]
+    # the unit a batch draws: single frames, or whole sequences when a sequence head trains alongside
+    unit = n_frames if sequence_head is not None else 1
+    x = torch.from_numpy(frames.reshape(-1, unit, 48, 48)).float().div(255)
+    y = torch.from_numpy(np.repeat(labels, n_frames // unit).astype(np.int64))
+    batch = max(1, batch // unit)
     gen = torch.Generator().manual_seed(seed)
     params = list(net.parameters()) + (list(fer_layer.parameters()) if rehearse is not None else [])
     opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
+    head_opt = torch.optim.AdamW(sequence_head.parameters(), lr=3e-3, weight_decay=1e-3) if sequence_head is not None else None
     steps = epochs * math.ceil(len(x) / batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
     pool = net.head[:-1]  # average pool, flatten, dropout
     net.train()
+    if sequence_head is not None:
+        sequence_head.train()
     for _ in range(epochs):
         perm = torch.randperm(len(x), generator=gen)
         for i in range(0, len(x), batch):
             idx = perm[i:i + batch]
-            inputs = x[idx]
+            inputs = x[idx].reshape(-1, 1, 48, 48)  # every frame augmented on its own
+            n = len(inputs)
             if rehearse is not None:
-                fer_idx = torch.randint(len(rehearse[0]), (batch,), generator=gen)
+                fer_idx = torch.randint(len(rehearse[0]), (batch * unit,), generator=gen)
                 inputs = torch.cat([inputs, rehearse[0][fer_idx]])
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp == "bf16"):
-                feats = pool(net.features((augment(inputs, gen) - net.mean) / net.std))
-                logits = net.head[-1](feats[:len(idx)])
-                fer_logits = fer_layer(feats[len(idx):]) if rehearse is not None else None
-            loss = nn.functional.cross_entropy(logits.float(), y[idx], weight=class_weight, label_smoothing=0.1)
+                maps = net.features((augment(inputs, gen) - net.mean) / net.std)
+                feats = pool(maps)
+                logits = net.head[-1](feats[:n])
+                fer_logits = fer_layer(feats[n:]) if rehearse is not None else None
+                seq_logits = sequence_head(maps[:n].reshape(len(idx), unit, -1)) if sequence_head is not None else None
+            loss = nn.functional.cross_entropy(logits.float(), y[idx].repeat_interleave(unit), weight=class_weight,
+                                               label_smoothing=0.1)
             if fer_logits is not None:
                 loss = loss + nn.functional.cross_entropy(fer_logits.float(), rehearse[1][fer_idx], label_smoothing=0.1)
+            if seq_logits is not None:
+                loss = loss + nn.functional.cross_entropy(seq_logits.float(), y[idx], weight=class_weight, label_smoothing=0.05)
+                head_opt.zero_grad(set_to_none=True)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
+            if head_opt is not None:
+                head_opt.step()
+    if sequence_head is not None:
+        sequence_head.eval()
     return net.eval()
 
 
@@ -195,10 +217,12 @@ def fit(model: nn.Module, x, y, steps: int = 300, lr: float = 3e-3, batch: int =
 
 def member_probabilities(net: nn.Module, train_frames: np.ndarray, train_labels: np.ndarray, test_frames: np.ndarray,
                          n_classes: int, makers: dict, frame_name: str, finetune: bool, views: int, flip_test: bool,
-                         head_steps: int, seed: int, amp: str, class_weight: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                         head_steps: int, seed: int, amp: str, class_weight: torch.Tensor | None = None,
+                         trained: dict[str, nn.Module] | None = None) -> dict[str, torch.Tensor]:
     """One CNN's heads trained on one fold: {row name: (test sequences, classes) probabilities}, the
     mirror image's averaged in with ``flip_test``. ``finetune``: the CNN's own classifier is the
-    frame-only row; otherwise a linear head on its pooled features is trained."""
+    frame-only row; otherwise a linear head on its pooled features is trained. ``trained``: heads
+    already trained (end to end with the CNN) for some rows; those rows use them as they are."""
     train = np.concatenate([train_frames, augmented_views(train_frames, views, seed)])
     y_train = torch.from_numpy(np.tile(train_labels, views + 1).astype(np.int64))
     pooled, maps, _ = features(net, train)
@@ -218,7 +242,8 @@ def member_probabilities(net: nn.Module, train_frames: np.ndarray, train_labels:
                    class_weight=class_weight)
         out[frame_name] = probabilities(lambda p, m, lg: head(p))
     for name, make in makers.items():
-        model = fit(make(), maps, y_train, head_steps, seed=seed, amp=amp, class_weight=class_weight)
+        model = trained[name] if trained and name in trained else fit(make(), maps, y_train, head_steps, seed=seed, amp=amp,
+                                                                      class_weight=class_weight)
         out[name] = probabilities(lambda p, m, lg: model(m))
     return out
 
@@ -260,6 +285,9 @@ def main(argv=None) -> None:
     ap.add_argument("--balance", action="store_true",
                     help="weight every loss by inverse class frequency in the fold's training sequences (CK+ has "
                          "18 contempt sequences against 83 surprise)")
+    ap.add_argument("--joint", action="store_true",
+                    help="train the TT-LSTM end to end with the CNN while fine-tuning (on whole sequences; the loss adds "
+                         "its sequence loss to every frame's) instead of on the fine-tuned CNN's frozen feature maps")
     ap.add_argument("--save-probs", metavar="FILE.npz",
                     help="also write every member's test probabilities per row (members x rows x sequences x classes), "
                          "with the labels, sequence names and fold of every sequence, for analysis without retraining")
@@ -305,6 +333,9 @@ def main(argv=None) -> None:
         if not fer_path.exists():
             raise SystemExit(f"ckplus: --rehearse-fer needs {fer_path} (FER2013 Training beside the CK+ file)")
         rehearse = load_split(fer_path)
+    how += "; the TT-LSTM trained end to end with it" if a.joint else ""
+    if a.joint and not a.finetune_epochs:
+        raise SystemExit("ckplus: --joint trains the TT-LSTM while fine-tuning the CNN; it needs --finetune-epochs > 0")
     how += f"; an ensemble of {len(a.weights)} such CNNs and their heads" if a.weights and len(a.weights) > 1 else ""
     print(f"CK+ {len(labels)} sequences, {len(set(subjects))} subjects, {a.folds} subject-independent folds (seed {a.seed}); "
           f"CNN {how}", flush=True)
@@ -324,13 +355,16 @@ def main(argv=None) -> None:
         class_weight = inverse_frequency(labels[~test], n_classes) if a.balance else None
         for m, weights in enumerate(members):
             seed = a.seed + k + 1000 * m
+            makers_m = head_makers(map_sizes[m])
+            joint = {name: make() for name, make in makers_m.items() if name.startswith("TT")} if a.joint else {}
             net = frozen[m] if frozen is not None else finetune(weights, frames[~test], labels[~test], ck_classes,
                                                                 a.finetune_epochs, seed, amp=a.amp, init_head=a.init_head,
-                                                                rehearse=rehearse, class_weight=class_weight)
-            probs = member_probabilities(net, frames[~test], labels[~test], frames[test], n_classes,
-                                         head_makers(map_sizes[m]), frame_name,
+                                                                rehearse=rehearse, class_weight=class_weight,
+                                                                sequence_head=next(iter(joint.values()), None))
+            probs = member_probabilities(net, frames[~test], labels[~test], frames[test], n_classes, makers_m, frame_name,
                                          finetune=bool(a.finetune_epochs), views=a.views, flip_test=a.flip_test,
-                                         head_steps=a.head_steps, seed=seed, amp=a.amp, class_weight=class_weight)
+                                         head_steps=a.head_steps, seed=seed, amp=a.amp, class_weight=class_weight,
+                                         trained=joint)
             for r, (name, p) in enumerate(probs.items()):
                 member_probs[m, r, test] = p.numpy()
                 fold_probs[name].append(p)
@@ -377,6 +411,7 @@ def main(argv=None) -> None:
                    + (f" --amp {a.amp}" if a.amp != "off" else "") + (f" --views {a.views}" if a.views else "")
                    + (" --flip-test" if a.flip_test else "") + (" --init-head fer" if a.init_head == "fer" else "")
                    + (" --rehearse-fer" if a.rehearse_fer else "") + (" --balance" if a.balance else "")
+                   + (" --joint" if a.joint else "")
                    + (f" --head-steps {a.head_steps}" if a.head_steps != 300 else "") + f" --write-catalog {a.write_catalog}")
         doc = json.loads(CATALOG_PATH.read_text())
         entry = next(m for m in doc["models"] if m["name"] == a.write_catalog)
