@@ -175,3 +175,26 @@ def test_joint_training_needs_fine_tuning(tmp_path):
     synthetic_ckplus(tmp_path / "ck.npz")
     with pytest.raises(SystemExit, match="--joint .* needs --finetune-epochs > 0"):
         ckplus.main(["--data", str(tmp_path / "ck.npz"), "--joint", "--finetune-epochs", "0"])
+
+
+def test_member_ensembles_are_scored_from_saved_probabilities(tmp_path, capsys):
+    from ferdesk.training import ckplus_members
+
+    labels = np.array([0, 1, 0, 1])
+    fold = np.array([0, 0, 1, 1])
+    probs = np.zeros((2, 1, 4, 2), dtype=np.float32)
+    probs[0, 0] = [[0.9, 0.1], [0.6, 0.4], [0.9, 0.1], [0.1, 0.9]]   # member 0: one sequence wrong (fold 0)
+    probs[1, 0] = [[0.9, 0.1], [0.1, 0.9], [0.4, 0.6], [0.1, 0.9]]   # member 1: one sequence wrong (fold 1)
+    np.savez(tmp_path / "p.npz", probs=probs, rows=np.array(["TT-LSTM (x)"]), members=np.array(["a.pt", "b.pt"]),
+             labels=labels, fold=fold)
+    ckplus_members.main([str(tmp_path / "p.npz")])
+    out = capsys.readouterr().out
+    assert "| 0 | 75.00% |" in out           # member 0 alone: folds 50% and 100%
+    assert "| 0,1 | 100.00% |" in out        # averaged: every sequence right
+    ckplus_members.main([str(tmp_path / "p.npz"), "--members", "1"])
+    assert "| 1 | 75.00% |" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="members 0 to 1"):
+        ckplus_members.main([str(tmp_path / "p.npz"), "--members", "2"])
+    (tmp_path / "bad.npz").write_text("not a zip")
+    with pytest.raises(SystemExit, match="not a ckplus --save-probs file"):
+        ckplus_members.main([str(tmp_path / "bad.npz")])
