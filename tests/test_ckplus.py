@@ -195,6 +195,13 @@ def test_member_ensembles_are_scored_from_saved_probabilities(tmp_path, capsys):
     assert "| 1 | 75.00% |" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="members 0 to 1"):
         ckplus_members.main([str(tmp_path / "p.npz"), "--members", "2"])
+    # a second run over the same folds joins as further members
+    ckplus_members.main([str(tmp_path / "p.npz"), str(tmp_path / "p.npz")])
+    assert "member 3: b.pt" in capsys.readouterr().out
+    np.savez(tmp_path / "other.npz", probs=probs, rows=np.array(["TT-LSTM (x)"]), members=np.array(["a.pt", "b.pt"]),
+             labels=labels, fold=np.array([0, 1, 0, 1]))
+    with pytest.raises(SystemExit, match="not a run over the same sequences, folds and rows"):
+        ckplus_members.main([str(tmp_path / "p.npz"), str(tmp_path / "other.npz")])
     (tmp_path / "bad.npz").write_text("not a zip")
     with pytest.raises(SystemExit, match="not a ckplus --save-probs file"):
         ckplus_members.main([str(tmp_path / "bad.npz")])
