@@ -154,13 +154,13 @@ def finetune(weights, frames: np.ndarray, labels: np.ndarray, ck_classes: list[s
                 loss = loss + nn.functional.cross_entropy(fer_logits.float(), rehearse[1][fer_idx], label_smoothing=0.1)
             if seq_logits is not None:
                 loss = loss + nn.functional.cross_entropy(seq_logits.float(), y[idx], weight=class_weight, label_smoothing=0.05)
-                head_opt.zero_grad(set_to_none=True)
-            opt.zero_grad(set_to_none=True)
+            optimisers = [opt] + ([head_opt] if head_opt is not None else [])
+            for o in optimisers:
+                o.zero_grad(set_to_none=True)
             loss.backward()
-            opt.step()
+            for o in optimisers:
+                o.step()
             sched.step()
-            if head_opt is not None:
-                head_opt.step()
     if sequence_head is not None:
         sequence_head.eval()
     return net.eval()
@@ -293,6 +293,8 @@ def main(argv=None) -> None:
                          "with the labels, sequence names and fold of every sequence, for analysis without retraining")
     ap.add_argument("--write-catalog", metavar="NAME", help="store the table in this temporal model's catalog entry (metrics.ckplus)")
     a = ap.parse_args(argv)
+    if a.joint and not a.finetune_epochs:
+        raise SystemExit("ckplus: --joint trains the TT-LSTM while fine-tuning the CNN; it needs --finetune-epochs > 0")
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     data = dict(np.load(a.data))
@@ -334,8 +336,6 @@ def main(argv=None) -> None:
             raise SystemExit(f"ckplus: --rehearse-fer needs {fer_path} (FER2013 Training beside the CK+ file)")
         rehearse = load_split(fer_path)
     how += "; the TT-LSTM trained end to end with it" if a.joint else ""
-    if a.joint and not a.finetune_epochs:
-        raise SystemExit("ckplus: --joint trains the TT-LSTM while fine-tuning the CNN; it needs --finetune-epochs > 0")
     how += f"; an ensemble of {len(a.weights)} such CNNs and their heads" if a.weights and len(a.weights) > 1 else ""
     print(f"CK+ {len(labels)} sequences, {len(set(subjects))} subjects, {a.folds} subject-independent folds (seed {a.seed}); "
           f"CNN {how}", flush=True)
