@@ -77,3 +77,18 @@ def test_channel_pruning_keeps_the_network_when_nothing_is_cut_and_shrinks_it_ot
     pair = src.features[3]
     kept = channel_scores(pair).argsort(descending=True)[:16].sort().values
     assert torch.equal(small.features[3].body[0][0].weight, pair.body[0][0].weight[kept])
+
+
+def test_every_pruned_architecture_is_its_base_with_narrower_residual_pairs():
+    from ferdesk.training.nets import ARCHITECTURES, build
+    from ferdesk.training.prune import prune_into
+
+    pruned = [name for name in ARCHITECTURES if name.endswith("-pruned")]
+    assert {"fernet-t-pruned", "fernet-s-pruned", "fernet-m-pruned", "fernet-l-pruned"} <= set(pruned)
+    x = torch.rand(2, 1, 48, 48)
+    for name in pruned:
+        base = build(name.removesuffix("-pruned")).eval()
+        small = prune_into(base, build(name)).eval()
+        n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+        assert n(small) < 0.75 * n(base), name
+        assert small(x).shape == (2, 7) and small.feature_size == base.feature_size, name

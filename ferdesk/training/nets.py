@@ -83,6 +83,11 @@ ARCHITECTURES = {
     "fernet-s-pruned": dict(widths=(24, 32, 64, 128), inner=(16, 32, 64)),
     # fernet-sm pruned the same way (half of each residual pair's inner channels)
     "fernet-sm-pruned": dict(widths=(32, 48, 96, 160), inner=(24, 48, 80)),
+    # the tiny tier's pruned variant: half of fernet-t's inner channels
+    "fernet-t-pruned": dict(widths=(16, 24, 32, 64), inner=(6, 8, 16)),
+    # the best tier's members pruned the same way
+    "fernet-m-pruned": dict(widths=(32, 48, 96, 192), inner=(24, 48, 96)),
+    "fernet-l-pruned": dict(widths=(32, 64, 128, 256), inner=(32, 64, 128)),
 }
 
 
