@@ -1,5 +1,6 @@
 """Compression and distillation pieces of the training pipeline, on small random networks."""
 import argparse
+import json
 
 import numpy as np
 import pytest
@@ -205,3 +206,45 @@ def test_test_time_flip_averages_the_mirror_in_one_batch_and_int8_stores_each_we
             np.testing.assert_allclose(onnx_probs, expected.numpy(), atol=1e-5)
             assert onnx_feats.shape == (3, 64)
     assert sizes[True] < sizes[False] + 2048
+
+
+def test_batched_erasing_blanks_one_rectangle_on_about_p_of_the_faces_and_is_seeded():
+    from ferdesk.training.augment import random_erase_batched
+
+    x = torch.rand(2000, 1, 48, 48) + 2.0  # every pixel above any fill level in [0, 1)
+    out = random_erase_batched(x, torch.Generator().manual_seed(3), p=0.4, max_frac=0.3)
+    assert torch.equal(out, random_erase_batched(x, torch.Generator().manual_seed(3), p=0.4, max_frac=0.3))
+    erased = out < 1.5
+    hit = erased.flatten(1).any(1)
+    assert abs(hit.float().mean().item() - 0.4) < 0.05
+    for mask in erased[hit][:50, 0]:
+        rows, cols = mask.any(1).nonzero().flatten(), mask.any(0).nonzero().flatten()
+        h, w = len(rows), len(cols)
+        assert 4 <= h <= 14 and 4 <= w <= 14  # 10% to 30% of 48, floored
+        assert mask.sum() == h * w and rows[-1] - rows[0] + 1 == h  # one solid rectangle
+
+
+def test_augmenting_on_the_training_device_is_seeded_and_named_in_the_summary(tmp_path):
+    from ferdesk.training.train_classifier import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    _write_split(data / "fer2013_training.npz", 64, 0)
+    _write_split(data / "fer2013_publictest.npz", 40, 1)
+    args = ["--arch", "fernet-t", "--epochs", "2", "--batch", "32", "--threads", "1", "--augment-on", "device",
+            "--data", str(data)]
+    main(args + ["--out", str(tmp_path / "a")])
+    main(args + ["--out", str(tmp_path / "b")])
+    first, second = ((tmp_path / r / "history.json").read_text() for r in "ab")
+    assert [h["loss"] for h in json.loads(first)] == [h["loss"] for h in json.loads(second)]
+    assert "--augment-on device" in (tmp_path / "a" / "summary.txt").read_text()
+
+
+def test_packed_faces_unpack_bit_for_bit(tmp_path):
+    from ferdesk.training.portable_data import pack, unpack
+
+    _write_split(tmp_path / "fer2013_training.npz", 30, 2)
+    pack(tmp_path, tmp_path / "packed", splits=["training"])
+    (out,) = unpack(tmp_path / "packed", tmp_path / "unpacked")
+    before, after = np.load(tmp_path / "fer2013_training.npz"), np.load(out)
+    assert np.array_equal(before["images"], after["images"]) and np.array_equal(before["labels"], after["labels"])
