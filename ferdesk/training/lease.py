@@ -92,11 +92,13 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", type=parse_run, action="append", required=True, metavar="NAME: ARGS")
     ap.add_argument("--budget", type=float, required=True, help="seconds for the real runs, after the probe")
+    ap.add_argument("--common", default="", metavar="ARGS", help="arguments added to every run's")
     ap.add_argument("--max-epochs", type=int, default=300)
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--root", type=Path, default=Path("build/train"))
     a = ap.parse_args(argv)
+    a.run = [(name, args + a.common.split()) for name, args in a.run]
     a.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     probe_root = Path("build/probe")
