@@ -248,3 +248,29 @@ def test_packed_faces_unpack_bit_for_bit(tmp_path):
     (out,) = unpack(tmp_path / "packed", tmp_path / "unpacked")
     before, after = np.load(tmp_path / "fer2013_training.npz"), np.load(out)
     assert np.array_equal(before["images"], after["images"]) and np.array_equal(before["labels"], after["labels"])
+
+
+def test_lease_packs_each_run_with_its_summary_and_halves_weights_over_the_file_limit(tmp_path, monkeypatch):
+    import tarfile
+
+    from ferdesk.training import lease
+
+    root = tmp_path / "train"
+    for name, n in (("small", 10), ("big", 400)):
+        (root / name).mkdir(parents=True)
+        torch.save({"w": torch.ones(n, 1000), "steps": torch.tensor(3)}, root / name / "model.pt")
+        (root / name / "summary.txt").write_text(f"arch=x {name}\n")
+    monkeypatch.setattr(lease, "LIMIT", 1_000_000)  # 'big' holds 1.6 MB of float32
+    out = tmp_path / "out"
+    out.mkdir()
+    tars = lease.pack(root, ["small", "big", "missing"], out)
+    members = {m for t in tars for m in tarfile.open(t).getnames()}
+    # tar drops a leading "/"; in a lease the root is relative (build/train), unpacked in the repo root
+    assert {str(root / n / f).lstrip("/") for n in ("small", "big") for f in ("model.pt", "summary.txt")} <= members
+    big = torch.load(root / "big" / "model.pt")
+    assert big["w"].dtype == torch.float16 and big["steps"].dtype == torch.int64
+    assert "float16" in (root / "big" / "summary.txt").read_text()
+    assert torch.load(root / "small" / "model.pt")["w"].dtype == torch.float32
+    with pytest.raises(argparse.ArgumentTypeError):
+        lease.parse_run("no name here")
+    assert lease.parse_run("r1: --arch fernet-t --seed 2") == ("r1", ["--arch", "fernet-t", "--seed", "2"])
