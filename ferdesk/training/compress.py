@@ -195,28 +195,25 @@ def main(argv=None) -> None:
         entry.pop("default", None)
         files = [{"format": p.suffix[1:], "path": f"{a.name}/{p.name}", "precision": variant,
                   "size_bytes": p.stat().st_size, "sha256": file_digest(p)} for p in paths]
-        if keep is not None:
-            files += [f for f in keep["files"] if f["format"] == "tflite" and (MODELS_DIR / f["path"]).is_file()]
-            if len(files) > 1 and "; TFLite: " in keep.get("compression", ""):
-                how += "; TFLite: " + keep["compression"].split("; TFLite: ", 1)[1]
         f = files[0]
         entry.update(name=name, files=files, file=f["path"], format="onnx", size_bytes=f["size_bytes"], metrics={},
                      compressed_from=a.name, compression=how,
                      provenance=base["provenance"] + f"; then python -m ferdesk.training.compress --name {a.name} --variants {variant}"
                      + ((f" --arch {a.arch}" if a.arch else "") + "".join(f" --weights {w}" for w in a.weights)
                         if a.weights and variant == "int8" else ""))
+        entry.pop("tier", None)
         if keep is not None:
+            tflite = [t for t in keep["files"] if t["format"] == "tflite" and (MODELS_DIR / t["path"]).is_file()]
+            entry["files"] += tflite
+            if tflite and "; TFLite: " in keep.get("compression", ""):
+                entry["compression"] += "; TFLite: " + keep["compression"].split("; TFLite: ", 1)[1]
             entry["provenance"] = (keep["provenance"] + "; ONNX file re-quantised with 7-bit weights: "
                                    f"python -m ferdesk.training.compress --name {a.name} --variants int8")
+            entry.update({k: keep[k] for k in ("default", "tier") if keep.get(k) and (k != "default" or a.default is None)})
         if a.default == variant:
             release_default(doc["models"])
             entry["default"] = True
             entry["provenance"] += f" --default {variant}"
-        entry.pop("tier", None)
-        if keep is not None and a.default is None and keep.get("default"):
-            entry["default"] = True
-        if keep is not None and variant not in tiers and keep.get("tier"):
-            entry["tier"] = keep["tier"]
         if variant in tiers:
             release_tier(doc["models"], tiers[variant])
             entry["tier"] = tiers[variant]
