@@ -274,3 +274,32 @@ def test_lease_packs_each_run_with_its_summary_and_halves_weights_over_the_file_
     with pytest.raises(argparse.ArgumentTypeError):
         lease.parse_run("no name here")
     assert lease.parse_run("r1: --arch fernet-t --seed 2") == ("r1", ["--arch", "fernet-t", "--seed", "2"])
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_int8_input_quantisation_puts_every_pixel_on_an_integer_whatever_the_callers_rounding(tmp_path, flip):
+    torch.manual_seed(0)
+    fp32, int8 = tmp_path / "net.onnx", tmp_path / "net-int8.onnx"
+    export_onnx(WithSoftmax([build("fernet-t").eval()], flip=flip).eval(), fp32)
+    images = np.random.default_rng(0).integers(0, 256, (32, 48, 48), dtype=np.uint8)
+    make_int8(fp32, int8, InputSpec.from_dict(INPUT_SPEC), images)
+
+    g = onnx.load(str(int8)).graph
+    consts = {t.name: onnx.numpy_helper.to_array(t) for t in g.initializer}
+    by_output = {o: n for n in g.node for o in n.output}
+    # the first QuantizeLinear fed (through Sub and Div) by the input: the normalised face
+    quant = next(n for n in g.node if n.op_type == "QuantizeLinear" and by_output.get(n.input[0]) is not None
+                 and by_output[n.input[0]].op_type == "Div")
+    div = by_output[quant.input[0]]
+    sub = by_output[div.input[0]]
+    mean, std = float(consts[sub.input[1]]), float(consts[div.input[1]])
+    scale, zero = float(consts[quant.input[1]]), int(consts[quant.input[2]])
+    q = ((np.arange(256) / 255 - mean) / std) / scale + zero
+    # 0.5 would put every pixel on a rounding boundary (q = k + 0.5); on the grid q = k
+    assert mean * 255 == pytest.approx(round(mean * 255), abs=1e-4)
+    assert np.abs(q - np.round(q)).max() < 1e-3
+    assert len(np.unique(np.round(q))) == 256
+
+    x = images[:8, None].astype(np.float32)
+    by_division, by_product = _run(int8, x / np.float32(255)), _run(int8, x * np.float32(1 / 255))
+    np.testing.assert_array_equal(by_division[0], by_product[0])
