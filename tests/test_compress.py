@@ -303,3 +303,28 @@ def test_int8_input_quantisation_puts_every_pixel_on_an_integer_whatever_the_cal
     x = images[:8, None].astype(np.float32)
     by_division, by_product = _run(int8, x / np.float32(255)), _run(int8, x * np.float32(1 / 255))
     np.testing.assert_array_equal(by_division[0], by_product[0])
+
+
+def test_ensemble_members_are_read_out_of_the_onnx_file_with_their_own_parameter_counts(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "ensemble_members", Path(__file__).resolve().parent.parent / "packaging" / "ensemble_members.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    torch.manual_seed(0)
+    nets = [build("fernet-t").eval(), build("fernet-s").eval()]
+    path = tmp_path / "pair.onnx"
+    export_onnx(WithSoftmax(nets).eval(), path)
+    x = np.random.default_rng(0).random((5, 1, 48, 48), dtype=np.float32)
+    probs, params = tool.member_probabilities(path, x, batch=2)
+    assert probs.shape == (2, 2, 5, 7)
+    with torch.no_grad():
+        for k, net in enumerate(nets):
+            np.testing.assert_allclose(probs[0, k], torch.softmax(net(torch.from_numpy(x)), 1).numpy(), atol=1e-5)
+            np.testing.assert_allclose(probs[1, k], torch.softmax(net(torch.flip(torch.from_numpy(x), dims=[3])), 1).numpy(),
+                                       atol=1e-5)
+    # each member's weights (BatchNorm folded into the convolutions by the export), not the pair's total
+    assert params[0] < params[1]
+    assert abs(params[0] - sum(p.numel() for p in nets[0].parameters())) < 0.05 * params[0]
