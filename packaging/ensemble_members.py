@@ -60,6 +60,10 @@ def member_probabilities(path: Path, images: np.ndarray, batch: int = 128) -> tu
     return np.stack([run(images), run(np.ascontiguousarray(images[..., ::-1]))]), params
 
 
+def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
+    return 100 * float((probs.argmax(-1) == labels).mean())
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", action="append", help="FP32 ensemble entries (default: fernet-l4sm-x5, fernet-lm-x4)")
@@ -75,10 +79,9 @@ def main(argv=None) -> int:
         spec = catalog.get(name)
         images = spec.input.to_tensor(d["images"])
         p, each = member_probabilities(MODELS_DIR / spec.get("file"), images)
-        score = lambda q: 100 * float((q.argmax(-1) == labels).mean())  # noqa: E731
-        print(f"{name}: all members {score(p[0].mean(0)):.2f}%, with the mirror {score(p.mean((0, 1))):.2f}%")
+        print(f"{name}: all members {accuracy(p[0].mean(0), labels):.2f}%, with the mirror {accuracy(p.mean((0, 1)), labels):.2f}%")
         for k in range(p.shape[1]):
-            print(f"  member {k} ({each[k]:,} parameters): {score(p[0, k]):.2f}%, with the mirror {score(p[:, k].mean(0)):.2f}%")
+            print(f"  member {k} ({each[k]:,} parameters): {accuracy(p[0, k], labels):.2f}%, with the mirror {accuracy(p[:, k].mean(0), labels):.2f}%")
             probs.append(p[:, k])
             names.append(f"{name}[{k}]")
             params.append(each[k])
@@ -87,7 +90,7 @@ def main(argv=None) -> int:
     for r in range(3, len(names) + 1):
         for subset in itertools.combinations(range(len(names)), r):
             if sum(params[i] for i in subset) <= a.budget:
-                acc = 100 * float((faces[list(subset)].mean(0).argmax(-1) == labels).mean())
+                acc = accuracy(faces[list(subset)].mean(0), labels)
                 scores.append((acc, [names[i] for i in subset]))
     scores.sort(key=lambda t: -t[0])
     print(f"{len(scores)} subsets of three or more members under {a.budget:,} parameters: "

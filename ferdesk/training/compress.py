@@ -116,8 +116,8 @@ def align_input_grid(model: onnx.ModelProto) -> list[float]:
                 mean = onnx.numpy_helper.to_array(t)
                 if mean.size != 1 or float(mean.ravel()[0] * 255) == round(float(mean.ravel()[0] * 255)):
                     continue
-                snapped = np.ceil(mean * 255 - 1e-6).astype(mean.dtype) / mean.dtype.type(255)
-                t.CopyFrom(onnx.numpy_helper.from_array(snapped.astype(mean.dtype), t.name))
+                snapped = (np.ceil(mean * 255 - 1e-6) / 255).astype(mean.dtype)
+                t.CopyFrom(onnx.numpy_helper.from_array(snapped, t.name))
                 changed.append(float(mean.ravel()[0]))
     return changed
 
