@@ -328,3 +328,19 @@ def test_ensemble_members_are_read_out_of_the_onnx_file_with_their_own_parameter
     # each member's weights (BatchNorm folded into the convolutions by the export), not the pair's total
     assert params[0] < params[1]
     assert abs(params[0] - sum(p.numel() for p in nets[0].parameters())) < 0.05 * params[0]
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_bf16_is_asked_for_where_it_is_emulated_then_training_runs_in_float32_and_says_so(tmp_path, monkeypatch, capsys, native):
+    from ferdesk.training import train_classifier
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: native, raising=False)
+    data, out = tmp_path / "data", tmp_path / "run"
+    data.mkdir()
+    _write_split(data / "fer2013_training.npz", 64, 0)
+    train_classifier.main(["--arch", "fernet-t", "--epochs", "1", "--batch", "32", "--threads", "1", "--amp", "bf16",
+                           "--device", "cpu", "--data", str(data), "--out", str(out)])
+    command = (out / "summary.txt").read_text().split("command:")[1]
+    said = "no native bfloat16" in capsys.readouterr().out
+    assert said is not native
+    assert ("--amp bf16" in command) is native  # the summary records what ran

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from ferdesk.training.nets import build, load, member
-from ferdesk.training.train_classifier import DEFAULT_DATA, load_split
+from ferdesk.training.train_classifier import DEFAULT_DATA, load_split, usable_amp
 from ferdesk.training.tt import TTLSTMCell, even_modes
 
 
@@ -295,6 +295,7 @@ def main(argv=None) -> None:
     a = ap.parse_args(argv)
     if a.joint and not a.finetune_epochs:
         raise SystemExit("ckplus: --joint trains the TT-LSTM while fine-tuning the CNN; it needs --finetune-epochs > 0")
+    a.amp = usable_amp(a.amp, torch.device("cpu"))
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     data = dict(np.load(a.data))

@@ -22,7 +22,7 @@ from torch import nn
 
 from ferdesk.training.nets import ARCHITECTURES, ResidualPair, build, load
 from ferdesk.training.train_classifier import (DEFAULT_DATA, Distillation, distillation_flags, evaluate, fit, load_split,
-                                               parse_teacher, teacher_targets)
+                                               parse_teacher, teacher_targets, usable_amp)
 
 
 def channel_scores(pair: ResidualPair) -> torch.Tensor:
@@ -65,6 +65,7 @@ def main(argv=None) -> None:
     ap.add_argument("--kd-alpha", type=float, default=0.5)
     ap.add_argument("--kd-temperature", type=float, default=3.0)
     a = ap.parse_args(argv)
+    a.amp = usable_amp(a.amp, torch.device("cpu"))
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     gen = torch.Generator().manual_seed(a.seed)
