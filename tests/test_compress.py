@@ -344,3 +344,55 @@ def test_bf16_is_asked_for_where_it_is_emulated_then_training_runs_in_float32_an
     said = "no native bfloat16" in capsys.readouterr().out
     assert said is not native
     assert ("--amp bf16" in command) is native  # the summary records what ran
+
+
+def test_view_bank_scores_exactly_the_stored_views_and_is_reused_only_for_the_same_model_and_views(tmp_path):
+    from ferdesk.training.view_bank import load_or_build, teacher_session
+
+    x = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (20, 1, 48, 48)).astype(np.float32) / 255)
+    path = tmp_path / "bank.npz"
+    bank = load_or_build(path, x, "fernet-t-ekd-int8", 3, torch.Generator().manual_seed(0), threads=1)
+    assert bank.images.shape == (20, 3, 1, 48, 48) and bank.images.dtype == torch.uint8
+    assert not torch.equal(bank.images[:, 0], bank.images[:, 1])  # each view is its own augmentation
+    engine, spec = teacher_session("fernet-t-ekd-int8", 1)
+    again = engine.run(spec.to_tensor(bank.images[:, 2, 0].numpy()))[0]
+    np.testing.assert_allclose(bank.probs[:, 2].numpy(), again, atol=1e-6)  # the teacher saw the stored pixels
+
+    idx, views = torch.tensor([4, 7]), torch.tensor([1, 2])
+    soft = bank.soft_targets(idx, views, temperature=3.0)
+    np.testing.assert_allclose(soft.sum(1).numpy(), 1.0, atol=1e-5)
+    assert soft.max() < bank.probs[idx, views].max()  # softened
+    np.testing.assert_array_equal(bank.faces(idx, views).numpy() * 255, bank.images[idx, views].float().numpy())
+
+    reused = load_or_build(path, x, "fernet-t-ekd-int8", 3, torch.Generator().manual_seed(99), threads=1)
+    assert torch.equal(reused.images, bank.images)
+    other = load_or_build(path, x, "fernet-t-ekd-int8", 2, torch.Generator().manual_seed(0), threads=1)
+    assert other.views == 2
+
+
+def test_training_on_a_view_bank_pulls_the_student_towards_the_teacher_on_the_stored_views(tmp_path):
+    from ferdesk.training.train_classifier import Distillation, fit
+    from ferdesk.training.view_bank import ViewBank
+
+    rng = np.random.default_rng(0)
+    images = torch.from_numpy(rng.integers(0, 256, (64, 2, 1, 48, 48), dtype=np.uint8))
+    probs = torch.full((64, 2, 7), 0.01)
+    probs[:, :, 5] = 0.94  # a teacher sure of class 5 on every view, against labels spread over all classes
+    labels = torch.from_numpy(rng.integers(0, 7, 64))
+    model = build("fernet-t")
+    fit(model, images[:, 0].float() / 255, labels, None, None, epochs=3, gen=torch.Generator().manual_seed(0),
+        batch=16, lr=0.05, distillation=Distillation(None, alpha=0.9, temperature=1.0, bank=ViewBank(images, probs)))
+    with torch.no_grad():
+        predicted = model.eval()(images[:, 1].float() / 255).argmax(1)
+    assert (predicted == 5).float().mean() > 0.9
+    with pytest.raises(ValueError, match="view bank"):
+        fit(model, images[:, 0].float() / 255, labels, None, None, epochs=1, gen=torch.Generator(), batch=16, mixup=0.2,
+            distillation=Distillation(None, bank=ViewBank(images, probs)))
+
+
+def test_teacher_model_refuses_a_second_teacher_kind_in_one_line(tmp_path, capsys):
+    from ferdesk.training.train_classifier import main
+
+    with pytest.raises(SystemExit):
+        main(["--arch", "fernet-t", "--out", str(tmp_path), "--teacher-model", "fernet-t-ekd-int8", "--mixup", "0.2"])
+    assert "no --teacher, --mixup or --augment-on" in capsys.readouterr().err

@@ -4,6 +4,8 @@ usage: python -m ferdesk.training.train_classifier --arch fernet-s --epochs 40 -
        python -m ferdesk.training.train_classifier --arch fernet-s --epochs 100 --amp bf16 \
            --teacher fernet-s=build/train/fernet-s/model.pt --teacher fernet-s=build/train/fernet-s-seed1/model.pt \
            --out build/train/fernet-s-kd
+       python -m ferdesk.training.train_classifier --arch fernet-t --epochs 60 --teacher-model fernet-l4sm-x5-int8 \
+           --kd-views 6 --view-bank build/view-banks/l4sm-x5-int8-6views-seed0.npz --out build/train/fernet-t-vkd
 
 ``--teacher`` (repeatable) distils from the mean of one or more trained networks: their softened
 probabilities on every Training face (averaged with the mirrored face, so they agree with the flip
@@ -12,9 +14,14 @@ augmentation) are computed once before training, and the loss becomes
 ``--kd-online`` runs the teachers on every augmented (and mixed) batch the student sees instead of
 using the precomputed targets: teacher and student then agree on exactly the same input ("consistent"
 distillation), which pays with long schedules but costs a teacher forward pass per step.
+``--teacher-model NAME`` distils from a bundled model (a catalog entry, ONNX Runtime) without its
+training checkpoint and at the student's own cost per step: ``--kd-views`` augmented copies of every
+Training face are drawn and scored once (``ferdesk.training.view_bank``), and each step trains on one
+stored copy per face against the teacher's probabilities on that very copy.
 ``--mixup A`` mixes each batch with a shuffled copy of itself (weight drawn from Beta(A, A)).
 ``--amp bf16`` runs forward and backward passes in bfloat16 autocast (weights stay float32); on a
-CPU with AVX-512 BF16 it is about 1.7x faster per step. ``--device auto`` (the default) trains on a
+CPU with AVX-512 BF16 it is about 1.7x faster per step; where bfloat16 is emulated (AVX2 only) it
+would be 7 to 12x slower, so training runs in float32 there and says so. ``--device auto`` (the default) trains on a
 CUDA GPU when PyTorch sees one, else on the CPU; augmentation runs on the CPU from the seeded
 generator, so the batches are the same on either. ``--augment-on device`` instead keeps the training
 faces on the training device and augments each batch there from a generator seeded from ``--seed``
@@ -38,6 +45,7 @@ import torch.nn.functional as F
 
 from ferdesk.training.augment import augment
 from ferdesk.training.nets import ARCHITECTURES, build, load, member
+from ferdesk.training.view_bank import ViewBank, load_or_build
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -95,10 +103,14 @@ class Distillation:
     alpha: float = 0.5
     temperature: float = 3.0
     teachers: tuple = ()
+    bank: ViewBank | None = None  # stored augmented views with the teacher's probabilities on each
 
-    def soft_targets(self, idx: torch.Tensor, xb: torch.Tensor, mix) -> torch.Tensor:
+    def soft_targets(self, idx: torch.Tensor, xb: torch.Tensor, mix, views: torch.Tensor | None = None) -> torch.Tensor:
         """Teacher probabilities at temperature T for the batch (rows ``idx`` of the training set, input ``xb``);
-        ``mix``: None, or (lam, perm) when the batch was mixed with a shuffled copy of itself."""
+        ``mix``: None, or (lam, perm) when the batch was mixed with a shuffled copy of itself; ``views``: which
+        stored view of each face ``xb`` is, with a view bank."""
+        if self.bank is not None:
+            return self.bank.soft_targets(idx, views, self.temperature).to(xb.device)
         if self.teachers:
             with torch.no_grad():
                 return sum(torch.softmax(t(xb).float() / self.temperature, dim=1) for t in self.teachers) / len(self.teachers)
@@ -150,6 +162,9 @@ def fit(model, xtr, ytr, xva, yva, epochs: int, gen: torch.Generator, batch: int
     a generator there seeded from ``gen``. Returns the per-epoch history."""
     device = next(model.parameters()).device
     source, labels, aug_gen = xtr, ytr, gen
+    bank = distillation.bank if distillation is not None else None
+    if bank is not None and (mixup > 0 or augment_on == "device"):
+        raise ValueError("a view bank brings its own augmented faces: no mixup or device augmentation with it")
     if augment_on == "device":
         source, labels = xtr.to(device), ytr.to(device)
         aug_gen = torch.Generator(device=device).manual_seed(int(torch.randint(2**62, (1,), generator=gen)))
@@ -164,7 +179,12 @@ def fit(model, xtr, ytr, xva, yva, epochs: int, gen: torch.Generator, batch: int
         total = torch.zeros((), device=device)
         for i in range(len(xtr) // batch):
             idx, rows = perm[i * batch:(i + 1) * batch], order[i * batch:(i + 1) * batch]
-            xb, yb = augment(source[rows], aug_gen), labels[rows]
+            views = None
+            if bank is not None:
+                views = torch.randint(bank.views, (len(idx),), generator=gen)
+                xb, yb = bank.faces(idx, views), labels[rows]
+            else:
+                xb, yb = augment(source[rows], aug_gen), labels[rows]
             mix = None
             if mixup > 0:
                 lam = _beta(mixup, gen)
@@ -175,7 +195,7 @@ def fit(model, xtr, ytr, xva, yva, epochs: int, gen: torch.Generator, batch: int
             yb = yb.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp == "bf16"):
                 logits = model(xb)
-                soft = distillation.soft_targets(idx, xb, mix) if distillation is not None else None
+                soft = distillation.soft_targets(idx, xb, mix, views) if distillation is not None else None
             logits = logits.float()
             if mix is None:
                 loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing)
@@ -251,6 +271,12 @@ def main(argv=None) -> None:
     ap.add_argument("--kd-temperature", type=float, default=3.0)
     ap.add_argument("--kd-online", action="store_true",
                     help="run the teachers on each augmented batch instead of precomputed targets")
+    ap.add_argument("--teacher-model", metavar="NAME",
+                    help="distil from this bundled model (a catalog entry, run with ONNX Runtime) on a bank of "
+                         "augmented views of every Training face, each scored once before training")
+    ap.add_argument("--kd-views", type=int, default=6, help="augmented views per face in the bank (with --teacher-model)")
+    ap.add_argument("--view-bank", type=Path, metavar="FILE.npz",
+                    help="keep the bank in this file: reused when it holds the same model and views (400 MB for 6 views)")
     ap.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA", help="mixup with weight ~ Beta(ALPHA, ALPHA); 0: off")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--augment-on", default="cpu", choices=["cpu", "device"],
@@ -264,6 +290,10 @@ def main(argv=None) -> None:
         return
     if a.kd_online and not a.teacher:
         ap.error("--kd-online needs at least one --teacher")
+    if a.teacher_model and (a.teacher or a.mixup or a.augment_on != "cpu"):
+        ap.error("--teacher-model distils on its own bank of augmented views: no --teacher, --mixup or --augment-on with it")
+    if a.teacher_model and a.kd_views < 1:
+        ap.error("--kd-views wants at least one view")
 
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -282,6 +312,13 @@ def main(argv=None) -> None:
     if a.kd_online:
         teachers = tuple(load(arch, w).to(device, memory_format=torch.channels_last) for arch, w in a.teacher)
         distillation = Distillation(None, a.kd_alpha, a.kd_temperature, teachers)
+    elif a.teacher_model:
+        bank = load_or_build(a.view_bank, xtr, a.teacher_model, a.kd_views,
+                             torch.Generator().manual_seed(a.seed + 1), a.threads)
+        agree = (bank.probs.argmax(2) == ytr[:, None]).float().mean().item()
+        print(f"view bank ready in {time.time() - t0:.0f}s; teacher agrees with the Training labels on {agree:.4f} "
+              "of the views", flush=True)
+        distillation = Distillation(None, a.kd_alpha, a.kd_temperature, bank=bank)
     elif a.teacher:
         targets = teacher_targets(a.teacher, xtr, a.kd_temperature)
         agree = (targets.argmax(1) == ytr).float().mean().item()
@@ -305,6 +342,8 @@ def main(argv=None) -> None:
         + (f" --mixup {a.mixup}" if a.mixup else "")
         + (f" --augment-on {a.augment_on}" if a.augment_on != "cpu" else "")
         + distillation_flags(a.teacher, a.kd_alpha, a.kd_temperature)
+        + (f" --teacher-model {a.teacher_model} --kd-views {a.kd_views} --kd-alpha {a.kd_alpha} "
+           f"--kd-temperature {a.kd_temperature}" if a.teacher_model else "")
         + (" --kd-online" if a.kd_online else "")
         + f" --out {a.out}\n"
     )
