@@ -396,3 +396,62 @@ def test_teacher_model_refuses_a_second_teacher_kind_in_one_line(tmp_path, capsy
     with pytest.raises(SystemExit):
         main(["--arch", "fernet-t", "--out", str(tmp_path), "--teacher-model", "fernet-t-ekd-int8", "--mixup", "0.2"])
     assert "no --teacher, --mixup or --augment-on" in capsys.readouterr().err
+
+
+def _trained_looking(arch, seed):
+    """A network whose batch norms hold non-trivial statistics and affine weights (as after training)."""
+    torch.manual_seed(seed)
+    net = build(arch)
+    for bn in (m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        bn.weight.data.uniform_(0.5, 1.5)
+        bn.bias.data.uniform_(-0.2, 0.2)
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+    return net.eval()
+
+
+def test_a_network_rebuilt_from_its_onnx_file_gives_the_files_outputs_and_keeps_them_in_train_mode(tmp_path):
+    from ferdesk.training.from_onnx import load_onnx
+    from ferdesk.training.nets import load
+
+    members = [_trained_looking("fernet-t", 0), _trained_looking("fernet-t", 1)]
+    path = tmp_path / "pair.onnx"
+    export_onnx(WithSoftmax(members).eval(), path)
+    x = torch.rand(32, 1, 48, 48, generator=torch.Generator().manual_seed(2))
+    for k, original in enumerate(members):
+        rebuilt = load(("fernet-t"), f"{path}#{k}")
+        with torch.no_grad():
+            np.testing.assert_allclose(rebuilt(x).numpy(), original(x).numpy(), atol=1e-4)
+
+    calibrated = load_onnx("fernet-t", f"{path}#1", calibration=x)
+    calibrated.train()
+    calibrated.head[2].eval()  # dropout off: batch norms alone now use the batch's statistics
+    with torch.no_grad():
+        np.testing.assert_allclose(calibrated(x).numpy(), members[1](x).numpy(), atol=1e-3)
+        assert not np.allclose(calibrated.eval()(x).numpy(), members[0](x).numpy(), atol=1e-2)
+
+    with pytest.raises(ValueError, match="member 2"):
+        load_onnx("fernet-t", f"{path}#2")
+    with pytest.raises(ValueError, match="convolution"):
+        load_onnx("fernet-s", path)
+
+
+def test_init_starts_training_from_a_bundled_onnx_file_and_names_a_missing_one(tmp_path, capsys):
+    from ferdesk.training.train_classifier import initial_network, main
+
+    original = _trained_looking("fernet-t", 3)
+    path = tmp_path / "t.onnx"
+    export_onnx(WithSoftmax([original]).eval(), path)
+    faces = torch.rand(64, 1, 48, 48, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        np.testing.assert_allclose(initial_network("fernet-t", str(path), faces, 0)(faces).numpy(),
+                                   original(faces).numpy(), atol=1e-4)
+
+    data, out = tmp_path / "data", tmp_path / "run"
+    data.mkdir()
+    _write_split(data / "fer2013_training.npz", 64, 0)
+    main(["--arch", "fernet-t", "--epochs", "1", "--batch", "32", "--threads", "1", "--lr", "0.01",
+          "--init", str(path), "--data", str(data), "--out", str(out)])
+    assert f"--init {path}" in (out / "summary.txt").read_text()
+    with pytest.raises(SystemExit, match="no weights file"):
+        main(["--arch", "fernet-t", "--init", str(tmp_path / "gone.onnx"), "--data", str(data), "--out", str(out)])

@@ -6,6 +6,8 @@ spec stays simple (scale 1/255, no mean or std) and exact for outside scripts.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
@@ -110,8 +112,22 @@ def member(text: str, default_arch: str | None = None) -> tuple[str, str]:
     return arch, weights
 
 
+def split_member(weights) -> tuple[Path, int]:
+    """``'file.onnx#2'`` -> (Path('file.onnx'), 2); a plain path is member 0."""
+    text = str(weights)
+    path, sep, k = text.rpartition("#")
+    if sep and k.isdigit():
+        return Path(path), int(k)
+    return Path(text), 0
+
+
 def load(name: str, weights) -> FerNet:
-    """The network ``name`` with the trained state dict at ``weights``, in eval mode."""
+    """The network ``name`` with the trained state dict at ``weights``, in eval mode; ``weights`` may also
+    be a bundled FP32 ONNX file (``file.onnx``, or ``file.onnx#k`` for member k of an ensemble file)."""
+    if ".onnx" in str(weights):
+        from ferdesk.training.from_onnx import load_onnx
+
+        return load_onnx(name, weights)
     net = build(name)
     net.load_state_dict(torch.load(weights, map_location="cpu"))
     return net.eval()

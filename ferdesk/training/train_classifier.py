@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 
 from ferdesk.training.augment import augment
-from ferdesk.training.nets import ARCHITECTURES, build, load, member
+from ferdesk.training.nets import ARCHITECTURES, build, load, member, split_member
 from ferdesk.training.view_bank import ViewBank, load_or_build
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -134,6 +134,21 @@ def teacher_targets(teachers: list[tuple[str, Path]], x: torch.Tensor, temperatu
     return total / (2 * len(teachers))
 
 
+def initial_network(arch: str, weights: str, xtr: torch.Tensor, seed: int):
+    """The network ``arch`` with trained ``weights`` to fine-tune (see ``--init``)."""
+    if not split_member(weights)[0].is_file():
+        raise SystemExit(f"--init: no weights file at {weights}")
+    try:
+        if ".onnx" in weights:
+            from ferdesk.training.from_onnx import load_onnx
+
+            faces = xtr[torch.randperm(len(xtr), generator=torch.Generator().manual_seed(seed))[:1024]]
+            return load_onnx(arch, weights, calibration=faces)
+        return load(arch, weights)
+    except (ValueError, RuntimeError) as e:
+        raise SystemExit(f"--init {weights}: {str(e).splitlines()[0]}") from None
+
+
 def distillation_flags(teachers, alpha: float, temperature: float) -> str:
     """The command-line flags that name ``teachers`` and the distillation weights (empty without teachers),
     as the training summaries record them."""
@@ -147,7 +162,7 @@ def parse_teacher(text: str) -> tuple[str, Path]:
         arch, weights = member(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"--teacher: {e}") from None
-    if not Path(weights).is_file():
+    if not split_member(weights)[0].is_file():
         raise argparse.ArgumentTypeError(f"--teacher: no weights file at {weights}")
     return arch, Path(weights)
 
@@ -271,6 +286,10 @@ def main(argv=None) -> None:
     ap.add_argument("--kd-temperature", type=float, default=3.0)
     ap.add_argument("--kd-online", action="store_true",
                     help="run the teachers on each augmented batch instead of precomputed targets")
+    ap.add_argument("--init", metavar="WEIGHTS",
+                    help="start from these trained weights instead of random ones (fine-tuning; use a lower --lr): a "
+                         "state dict, or a bundled FP32 ONNX file of the same architecture (file.onnx, file.onnx#k for "
+                         "member k of an ensemble), its batch norms rebuilt from 1,024 Training faces")
     ap.add_argument("--teacher-model", metavar="NAME",
                     help="distil from this bundled model (a catalog entry, run with ONNX Runtime) on a bank of "
                          "augmented views of every Training face, each scored once before training")
@@ -305,7 +324,8 @@ def main(argv=None) -> None:
         print(f"no {public_test}: PublicTest is not evaluated during training (score later with --score-only)", flush=True)
     device = pick_device(a.device)
     a.amp = usable_amp(a.amp, device)
-    model = build(a.arch).to(device, memory_format=torch.channels_last)
+    model = build(a.arch) if a.init is None else initial_network(a.arch, a.init, xtr, a.seed)
+    model = model.to(device, memory_format=torch.channels_last)
     a.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     distillation = None
@@ -339,6 +359,7 @@ def main(argv=None) -> None:
         f"command: python -m ferdesk.training.train_classifier --arch {a.arch} --epochs {a.epochs} --seed {a.seed}"
         + (f" --batch {a.batch}" if a.batch != 128 else "") + (f" --lr {a.lr}" if a.lr != 0.1 else "")
         + (f" --amp {a.amp}" if a.amp != "off" else "")
+        + (f" --init {a.init}" if a.init else "")
         + (f" --mixup {a.mixup}" if a.mixup else "")
         + (f" --augment-on {a.augment_on}" if a.augment_on != "cpu" else "")
         + distillation_flags(a.teacher, a.kd_alpha, a.kd_temperature)
