@@ -351,7 +351,7 @@ def test_view_bank_scores_exactly_the_stored_views_and_is_reused_only_for_the_sa
 
     x = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (20, 1, 48, 48)).astype(np.float32) / 255)
     path = tmp_path / "bank.npz"
-    bank = load_or_build(path, x, "fernet-t-ekd-int8", 3, torch.Generator().manual_seed(0), threads=1)
+    bank = load_or_build(path, x, "fernet-t-ekd-int8", 3, seed=0, threads=1)
     assert bank.images.shape == (20, 3, 1, 48, 48) and bank.images.dtype == torch.uint8
     assert not torch.equal(bank.images[:, 0], bank.images[:, 1])  # each view is its own augmentation
     engine, spec = teacher_session("fernet-t-ekd-int8", 1)
@@ -364,9 +364,11 @@ def test_view_bank_scores_exactly_the_stored_views_and_is_reused_only_for_the_sa
     assert soft.max() < bank.probs[idx, views].max()  # softened
     np.testing.assert_array_equal(bank.faces(idx, views).numpy() * 255, bank.images[idx, views].float().numpy())
 
-    reused = load_or_build(path, x, "fernet-t-ekd-int8", 3, torch.Generator().manual_seed(99), threads=1)
+    reused = load_or_build(path, x, "fernet-t-ekd-int8", 3, seed=0, threads=1)
     assert torch.equal(reused.images, bank.images)
-    other = load_or_build(path, x, "fernet-t-ekd-int8", 2, torch.Generator().manual_seed(0), threads=1)
+    redrawn = load_or_build(path, x, "fernet-t-ekd-int8", 3, seed=1, threads=1)
+    assert not torch.equal(redrawn.images, bank.images)
+    other = load_or_build(path, x, "fernet-t-ekd-int8", 2, seed=1, threads=1)
     assert other.views == 2
 
 

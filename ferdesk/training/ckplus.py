@@ -122,6 +122,11 @@ def finetune(weights, frames: np.ndarray, labels: np.ndarray, ck_classes: list[s
     unit = n_frames if sequence_head is not None else 1
     x = torch.from_numpy(frames.reshape(-1, unit, 48, 48)).float().div(255)
     y = torch.from_numpy(np.repeat(labels, n_frames // unit).astype(np.int64))
+    if ".onnx" in str(weights):
+        # a bundled ONNX file's batch norms are folded: give them this fold's statistics before training mode uses them
+        from ferdesk.training.from_onnx import calibrate_norms
+
+        calibrate_norms(net, x.reshape(-1, 1, 48, 48)[:1024])
     batch = max(1, batch // unit)
     gen = torch.Generator().manual_seed(seed)
     params = list(net.parameters()) + (list(fer_layer.parameters()) if rehearse is not None else [])

@@ -333,8 +333,7 @@ def main(argv=None) -> None:
         teachers = tuple(load(arch, w).to(device, memory_format=torch.channels_last) for arch, w in a.teacher)
         distillation = Distillation(None, a.kd_alpha, a.kd_temperature, teachers)
     elif a.teacher_model:
-        bank = load_or_build(a.view_bank, xtr, a.teacher_model, a.kd_views,
-                             torch.Generator().manual_seed(a.seed + 1), a.threads)
+        bank = load_or_build(a.view_bank, xtr, a.teacher_model, a.kd_views, a.seed + 1, a.threads)
         agree = (bank.probs.argmax(2) == ytr[:, None]).float().mean().item()
         print(f"view bank ready in {time.time() - t0:.0f}s; teacher agrees with the Training labels on {agree:.4f} "
               "of the views", flush=True)

@@ -54,10 +54,12 @@ def teacher_session(model: str, threads: int):
     return OnnxRuntimeEngine(mf.path, threads=threads), spec.input_for(mf)
 
 
-def build_bank(x: torch.Tensor, model: str, views: int, gen: torch.Generator, threads: int = 2,
+def build_bank(x: torch.Tensor, model: str, views: int, seed: int, threads: int = 2,
                batch: int = 256) -> ViewBank:
-    """``views`` augmented copies of every face of ``x`` ((N, 1, 48, 48) float in [0, 1]), drawn from
-    ``gen`` with the training augmentation, and the catalog model ``model``'s probabilities on each."""
+    """``views`` augmented copies of every face of ``x`` ((N, 1, 48, 48) float in [0, 1]), drawn with the
+    training augmentation from a generator seeded with ``seed``, and the catalog model ``model``'s
+    probabilities on each."""
+    gen = torch.Generator().manual_seed(seed)
     engine, spec = teacher_session(model, threads)
     n = len(x)
     images = torch.empty((n, views, 1, 48, 48), dtype=torch.uint8)
@@ -73,18 +75,19 @@ def build_bank(x: torch.Tensor, model: str, views: int, gen: torch.Generator, th
     return ViewBank(images, probs)
 
 
-def load_or_build(path: Path | None, x: torch.Tensor, model: str, views: int, gen: torch.Generator,
+def load_or_build(path: Path | None, x: torch.Tensor, model: str, views: int, seed: int,
                   threads: int = 2) -> ViewBank:
-    """The bank stored at ``path`` when it holds ``views`` views of as many faces by the same model;
-    otherwise a new one (saved there when ``path`` is given). A loaded bank leaves ``gen`` untouched."""
+    """The bank stored at ``path`` when it holds ``views`` views of as many faces drawn with the same seed
+    and scored by the same model; otherwise a new one (saved there when ``path`` is given)."""
     if path is not None and Path(path).is_file():
         with np.load(path) as d:
-            if str(d["model"]) == model and d["images"].shape[:2] == (len(x), views):
+            same = str(d["model"]) == model and int(d["seed"]) == seed
+            if same and d["images"].shape[:2] == (len(x), views):
                 print(f"view bank: loaded {path}", flush=True)
                 return ViewBank(torch.from_numpy(d["images"]), torch.from_numpy(d["probs"]))
         print(f"view bank: {path} holds another bank; building a new one", flush=True)
-    bank = build_bank(x, model, views, gen, threads)
+    bank = build_bank(x, model, views, seed, threads)
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, images=bank.images.numpy(), probs=bank.probs.numpy(), model=np.array(model))
+        np.savez(path, images=bank.images.numpy(), probs=bank.probs.numpy(), model=np.array(model), seed=np.array(seed))
     return bank
