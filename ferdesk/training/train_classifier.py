@@ -145,8 +145,8 @@ def initial_network(arch: str, weights: str, xtr: torch.Tensor, seed: int):
             faces = xtr[torch.randperm(len(xtr), generator=torch.Generator().manual_seed(seed))[:1024]]
             return load_onnx(arch, weights, calibration=faces)
         return load(arch, weights)
-    except (ValueError, RuntimeError) as e:
-        raise SystemExit(f"--init {weights}: {str(e).splitlines()[0]}") from None
+    except Exception as e:  # a wrong architecture (ValueError, RuntimeError) or an unreadable file (protobuf, pickle)
+        raise SystemExit(f"--init {weights}: {(str(e).strip().splitlines() or [type(e).__name__])[0]}") from None
 
 
 def distillation_flags(teachers, alpha: float, temperature: float) -> str:
