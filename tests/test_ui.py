@@ -189,5 +189,8 @@ def test_end_of_a_video_is_said_in_the_window(qtbot, clip):
     w = MainWindow(source=str(clip))
     qtbot.addWidget(w)
     qtbot.waitUntil(lambda: "end of video" in w.video.message, timeout=30000)
-    assert w.frames_shown >= 1 and not w.errors
+    # on a loaded machine a short clip can end before the first result is painted; the frames the
+    # source delivered are still inferred and shown after its end
+    qtbot.waitUntil(lambda: w.frames_shown >= 1, timeout=30000)
+    assert "end of video" in w.video.message and not w.errors
     w.shutdown()
