@@ -57,9 +57,10 @@ CK_TO_FER = {"anger": "angry", "contempt": "neutral", "disgust": "disgust", "fea
              "sadness": "sad", "surprise": "surprise"}
 
 
-def load_fer_net(weights) -> nn.Module:
-    """``weights`` is a path (a fernet-s) or ``ARCH=PATH`` for another FerNet architecture."""
-    return load(*member(weights, "fernet-s"))
+def load_fer_net(weights, calibration: torch.Tensor | None = None) -> nn.Module:
+    """``weights`` is a path (a fernet-s) or ``ARCH=PATH`` for another FerNet architecture; ``calibration``:
+    faces for a bundled ONNX file's folded batch norms (see ``nets.load``)."""
+    return load(*member(weights, "fernet-s"), calibration=calibration)
 
 
 def ck_output_layer(fer_layer: nn.Linear, ck_classes: list[str], init: str) -> nn.Linear:
@@ -114,19 +115,15 @@ def finetune(weights, frames: np.ndarray, labels: np.ndarray, ck_classes: list[s
     many frames as without it; the loss adds the head's sequence loss to every frame's loss."""
     from ferdesk.training.augment import augment
 
-    net = load_fer_net(weights)
-    fer_layer = net.head[-1]
-    net.head[-1] = ck_output_layer(fer_layer, ck_classes, init_head)
     n_frames = frames.shape[1]
     # the unit a batch draws: single frames, or whole sequences when a sequence head trains alongside
     unit = n_frames if sequence_head is not None else 1
     x = torch.from_numpy(frames.reshape(-1, unit, 48, 48)).float().div(255)
     y = torch.from_numpy(np.repeat(labels, n_frames // unit).astype(np.int64))
-    if ".onnx" in str(weights):
-        # a bundled ONNX file's batch norms are folded: give them this fold's statistics before training mode uses them
-        from ferdesk.training.from_onnx import calibrate_norms
-
-        calibrate_norms(net, x.reshape(-1, 1, 48, 48)[:1024])
+    # a bundled ONNX file's folded batch norms take this fold's statistics before training mode uses them
+    net = load_fer_net(weights, calibration=x.reshape(-1, 1, 48, 48)[:1024])
+    fer_layer = net.head[-1]
+    net.head[-1] = ck_output_layer(fer_layer, ck_classes, init_head)
     batch = max(1, batch // unit)
     gen = torch.Generator().manual_seed(seed)
     params = list(net.parameters()) + (list(fer_layer.parameters()) if rehearse is not None else [])

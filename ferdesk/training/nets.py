@@ -121,13 +121,15 @@ def split_member(weights) -> tuple[Path, int]:
     return Path(text), 0
 
 
-def load(name: str, weights) -> FerNet:
+def load(name: str, weights, calibration: torch.Tensor | None = None) -> FerNet:
     """The network ``name`` with the trained state dict at ``weights``, in eval mode; ``weights`` may also
-    be a bundled FP32 ONNX file (``file.onnx``, or ``file.onnx#k`` for member k of an ensemble file)."""
+    be a bundled FP32 ONNX file (``file.onnx``, or ``file.onnx#k`` for member k of an ensemble file), whose
+    folded batch norms take the statistics of the ``calibration`` faces when given (needed before training
+    mode; see ``from_onnx``). A state dict has its own statistics and ignores ``calibration``."""
     if ".onnx" in str(weights):
         from ferdesk.training.from_onnx import load_onnx
 
-        return load_onnx(name, weights)
+        return load_onnx(name, weights, calibration=calibration)
     net = build(name)
     net.load_state_dict(torch.load(weights, map_location="cpu"))
     return net.eval()

@@ -138,13 +138,9 @@ def initial_network(arch: str, weights: str, xtr: torch.Tensor, seed: int):
     """The network ``arch`` with trained ``weights`` to fine-tune (see ``--init``)."""
     if not split_member(weights)[0].is_file():
         raise SystemExit(f"--init: no weights file at {weights}")
+    faces = xtr[torch.randperm(len(xtr), generator=torch.Generator().manual_seed(seed))[:1024]]
     try:
-        if ".onnx" in weights:
-            from ferdesk.training.from_onnx import load_onnx
-
-            faces = xtr[torch.randperm(len(xtr), generator=torch.Generator().manual_seed(seed))[:1024]]
-            return load_onnx(arch, weights, calibration=faces)
-        return load(arch, weights)
+        return load(arch, weights, calibration=faces)
     except Exception as e:  # a wrong architecture (ValueError, RuntimeError) or an unreadable file (protobuf, pickle)
         raise SystemExit(f"--init {weights}: {(str(e).strip().splitlines() or [type(e).__name__])[0]}") from None
 
