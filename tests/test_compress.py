@@ -457,3 +457,10 @@ def test_init_starts_training_from_a_bundled_onnx_file_and_names_a_missing_one(t
     assert f"--init {path}" in (out / "summary.txt").read_text()
     with pytest.raises(SystemExit, match="no weights file"):
         main(["--arch", "fernet-t", "--init", str(tmp_path / "gone.onnx"), "--data", str(data), "--out", str(out)])
+
+
+def test_an_unknown_teacher_model_is_a_one_line_error():
+    from ferdesk.training.view_bank import teacher_session
+
+    with pytest.raises(SystemExit, match="--teacher-model nope: unknown model 'nope'$"):
+        teacher_session("nope", 1)

@@ -46,12 +46,16 @@ def teacher_session(model: str, threads: int):
     """(engine, input spec) of the catalog entry ``model`` on ONNX Runtime."""
     from ferdesk.catalog import Catalog
     from ferdesk.engines.onnxruntime_engine import OnnxRuntimeEngine
+    from ferdesk.errors import ModelError
 
-    spec = Catalog.load().get(model)
-    mf = spec.file_for("onnx")
-    if mf is None:
-        raise SystemExit(f"--teacher-model {model}: the catalog entry has no ONNX file")
-    return OnnxRuntimeEngine(mf.path, threads=threads), spec.input_for(mf)
+    try:
+        spec = Catalog.load().get(model)
+        mf = spec.file_for("onnx")
+        if mf is None:
+            raise ModelError("the catalog entry has no ONNX file")
+        return OnnxRuntimeEngine(mf.path, threads=threads), spec.input_for(mf)
+    except ModelError as e:
+        raise SystemExit(f"--teacher-model {model}: {str(e).split(' (known:')[0]}") from None
 
 
 def build_bank(x: torch.Tensor, model: str, views: int, seed: int, threads: int = 2,
@@ -81,10 +85,10 @@ def load_or_build(path: Path | None, x: torch.Tensor, model: str, views: int, se
     and scored by the same model; otherwise a new one (saved there when ``path`` is given)."""
     if path is not None and Path(path).is_file():
         with np.load(path) as d:
-            same = str(d["model"]) == model and int(d["seed"]) == seed
-            if same and d["images"].shape[:2] == (len(x), views):
+            probs = d["probs"]  # small: the checks read it, and the 400 MB of images only once they pass
+            if str(d["model"]) == model and int(d["seed"]) == seed and probs.shape[:2] == (len(x), views):
                 print(f"view bank: loaded {path}", flush=True)
-                return ViewBank(torch.from_numpy(d["images"]), torch.from_numpy(d["probs"]))
+                return ViewBank(torch.from_numpy(d["images"]), torch.from_numpy(probs))
         print(f"view bank: {path} holds another bank; building a new one", flush=True)
     bank = build_bank(x, model, views, seed, threads)
     if path is not None:
