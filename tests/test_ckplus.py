@@ -86,16 +86,32 @@ def test_an_ensemble_run_reports_each_member_and_the_averaged_rows(tmp_path, cap
     assert len(rows) == 3
 
 
-def test_another_architecture_gets_heads_sized_to_its_feature_maps(tmp_path, capsys):
+def test_another_architecture_gets_heads_sized_to_its_feature_maps(tmp_path, capsys, monkeypatch):
+    import json
+
+    from ferdesk import catalog
+
     synthetic_ckplus(tmp_path / "ck.npz")
     weights = tmp_path / "fernet-t.pt"
     torch.manual_seed(0)
     torch.save(build("fernet-t").state_dict(), weights)
+    # --write-catalog stores the table in a temporary copy of the catalog, not the repository's
+    monkeypatch.setattr(catalog, "CATALOG_PATH", tmp_path / "catalog.json")
+    (tmp_path / "catalog.json").write_text(json.dumps({"models": [{"name": "tt-lstm-x", "metrics": {}}]}))
     ckplus.main(["--data", str(tmp_path / "ck.npz"), "--weights", f"fernet-t={weights}", "--folds", "2",
-                 "--finetune-epochs", "1", "--head-steps", "5", "--threads", "1", "--init-head", "fer"])
+                 "--finetune-epochs", "1", "--head-steps", "5", "--threads", "1", "--init-head", "fer",
+                 "--write-catalog", "tt-lstm-x"])
     out = capsys.readouterr().out
     assert "2,304 inputs, modes 6x6x8x8" in out   # fernet-t: 64 channels x 6 x 6
     assert "started from the FER2013 rows" in out
+    stored = json.loads((tmp_path / "catalog.json").read_text())["models"][0]["metrics"]["ckplus"]
+    # the stored protocol names the CNN, the folds' seed and the heads' shape; the command reruns it
+    assert f"CNN (fernet-t={weights})" in stored["protocol"] and "(seed 0)" in stored["protocol"]
+    assert "64x6x6 feature maps (hidden 128, TT modes 6x6x8x8 -> 4x4x4x2, ranks 4x4x4)" in stored["protocol"]
+    assert stored["command"].startswith(f"python -m ferdesk.training.ckplus --weights fernet-t={weights} --folds 2 --seed 0")
+    assert "--init-head fer" in stored["command"] and stored["compression"] == round(stored["dense_lstm_cell_params"]
+                                                                                      / stored["tt_lstm_cell_params"], 1)
+    assert 0 <= stored["TT-LSTM (feature maps, 3 frames)"]["mean_accuracy"] <= 1
 
 
 def test_an_unknown_architecture_is_a_one_line_error(tmp_path):

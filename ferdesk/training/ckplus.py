@@ -307,6 +307,7 @@ def main(argv=None) -> None:
     ck_classes = [str(c) for c in data["classes"]]
     hidden_modes = [4, 4, 4, 2]
     assert math.prod(hidden_modes) == a.hidden
+    tt_ranks = [4, 4, 4]  # input-to-hidden and hidden-to-hidden
     members = a.weights or [DEFAULT_WEIGHTS]
     try:
         # the feature-map size of each member's architecture (C x 6 x 6): its heads' input size
@@ -320,8 +321,8 @@ def main(argv=None) -> None:
         in_modes = even_modes(n_in, 4)
         return {
             "dense LSTM (feature maps, 3 frames)": lambda: LSTMHead(DenseLSTMCell(n_in, a.hidden), a.hidden, n_classes),
-            "TT-LSTM (feature maps, 3 frames)": lambda: LSTMHead(TTLSTMCell(in_modes, hidden_modes, [4, 4, 4],
-                                                                            hidden_ranks=[4, 4, 4]), a.hidden, n_classes),
+            "TT-LSTM (feature maps, 3 frames)": lambda: LSTMHead(TTLSTMCell(in_modes, hidden_modes, tt_ranks,
+                                                                            hidden_ranks=tt_ranks), a.hidden, n_classes),
         }
     makers = head_makers(map_sizes[0])
     frame_name = "frame-only CNN (apex frame)" if a.finetune_epochs else "frame-only (pooled features, apex frame)"
@@ -419,9 +420,11 @@ def main(argv=None) -> None:
         doc = json.loads(CATALOG_PATH.read_text())
         entry = next(m for m in doc["models"] if m["name"] == a.write_catalog)
         entry.setdefault("metrics", {})["ckplus"] = {
-            "protocol": f"{len(labels)} sequences x 3 onset-to-apex frames, {a.folds}-fold subject-independent CV, "
-                        f"7 classes; CNN {how}; the recurrent heads read {' / '.join(f'{n // 36}x6x6' for n in sizes)} feature maps "
-                        f"(hidden {a.hidden})",
+            "protocol": f"{len(labels)} sequences x 3 onset-to-apex frames, {a.folds}-fold subject-independent CV "
+                        f"(seed {a.seed}), {n_classes} classes; CNN ({', '.join(members)}) {how}; the recurrent heads read "
+                        f"{' / '.join(f'{n // 36}x6x6' for n in sizes)} feature maps (hidden {a.hidden}, TT modes "
+                        f"{' / '.join('x'.join(map(str, t.x2h.in_modes)) for t in tts)} -> {'x'.join(map(str, hidden_modes))}, "
+                        f"ranks {'x'.join(map(str, tt_ranks))})",
             **{name: {"mean_accuracy": round(float(np.mean(v)), 4), "std": round(float(np.std(v)), 4)} for name, v in accs.items()},
             "tt_lstm_cell_params": tt.tt_params(), "dense_lstm_cell_params": tt.dense_params(),
             "compression": round(tt.dense_params() / tt.tt_params(), 1), "command": command,
