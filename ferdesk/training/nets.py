@@ -126,7 +126,7 @@ def load(name: str, weights, calibration: torch.Tensor | None = None) -> FerNet:
     be a bundled FP32 ONNX file (``file.onnx``, or ``file.onnx#k`` for member k of an ensemble file), whose
     folded batch norms take the statistics of the ``calibration`` faces when given (needed before training
     mode; see ``from_onnx``). A state dict has its own statistics and ignores ``calibration``."""
-    if ".onnx" in str(weights):
+    if split_member(weights)[0].suffix == ".onnx":
         from ferdesk.training.from_onnx import load_onnx
 
         return load_onnx(name, weights, calibration=calibration)

@@ -86,7 +86,8 @@ def load_or_build(path: Path | None, x: torch.Tensor, model: str, views: int, se
     if path is not None and Path(path).is_file():
         with np.load(path) as d:
             probs = d["probs"]  # small: the checks read it, and the 400 MB of images only once they pass
-            if str(d["model"]) == model and int(d["seed"]) == seed and probs.shape[:2] == (len(x), views):
+            same_seed = "seed" in d.files and int(d["seed"]) == seed  # banks saved before seeds were stored: rebuilt
+            if str(d["model"]) == model and same_seed and probs.shape[:2] == (len(x), views):
                 print(f"view bank: loaded {path}", flush=True)
                 return ViewBank(torch.from_numpy(d["images"]), torch.from_numpy(probs))
         print(f"view bank: {path} holds another bank; building a new one", flush=True)
