@@ -100,8 +100,10 @@ def test_another_architecture_gets_heads_sized_to_its_feature_maps(tmp_path, cap
     (tmp_path / "catalog.json").write_text(json.dumps({"models": [{"name": "tt-lstm-x", "metrics": {}}]}))
     ckplus.main(["--data", str(tmp_path / "ck.npz"), "--weights", f"fernet-t={weights}", "--folds", "2",
                  "--finetune-epochs", "1", "--head-steps", "5", "--threads", "1", "--init-head", "fer",
-                 "--write-catalog", "tt-lstm-x"])
+                 "--write-catalog", "tt-lstm-x", "--log", str(tmp_path / "run.log")])
     out = capsys.readouterr().out
+    # the log holds what the console got, and the entry names it and reruns into it
+    assert (tmp_path / "run.log").read_text() == out and "| TT-LSTM" in out
     assert "2,304 inputs, modes 6x6x8x8" in out   # fernet-t: 64 channels x 6 x 6
     assert "started from the FER2013 rows" in out
     stored = json.loads((tmp_path / "catalog.json").read_text())["models"][0]["metrics"]["ckplus"]
@@ -109,9 +111,16 @@ def test_another_architecture_gets_heads_sized_to_its_feature_maps(tmp_path, cap
     assert f"CNN (fernet-t={weights})" in stored["protocol"] and "(seed 0)" in stored["protocol"]
     assert "64x6x6 feature maps (hidden 128, TT modes 6x6x8x8 -> 4x4x4x2, ranks 4x4x4)" in stored["protocol"]
     assert stored["command"].startswith(f"python -m ferdesk.training.ckplus --weights fernet-t={weights} --folds 2 --seed 0")
+    assert stored["log"] == (tmp_path / "run.log").as_posix() and stored["command"].endswith(f"--log {stored['log']}")
     assert "--init-head fer" in stored["command"] and stored["compression"] == round(stored["dense_lstm_cell_params"]
                                                                                       / stored["tt_lstm_cell_params"], 1)
     assert 0 <= stored["TT-LSTM (feature maps, 3 frames)"]["mean_accuracy"] <= 1
+
+
+def test_an_unwritable_log_is_a_one_line_error(tmp_path):
+    synthetic_ckplus(tmp_path / "ck.npz")
+    with pytest.raises(SystemExit, match="ckplus: cannot write the log .*no-such-dir"):
+        ckplus.main(["--data", str(tmp_path / "ck.npz"), "--log", str(tmp_path / "no-such-dir" / "run.log")])
 
 
 def test_an_unknown_architecture_is_a_one_line_error(tmp_path):

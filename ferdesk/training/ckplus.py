@@ -2,7 +2,7 @@
 
 usage: python -m ferdesk.training.ckplus [--weights [ARCH=]build/train/fernet-s/model.pt ...] [--folds 10] [--seed 0]
            [--finetune-epochs 30] [--amp bf16] [--views 4] [--flip-test] [--init-head fer] [--rehearse-fer]
-           [--balance] [--joint] [--save-probs FILE.npz] [--write-catalog NAME]
+           [--balance] [--joint] [--save-probs FILE.npz] [--write-catalog NAME] [--log FILE]
 
 Features come from a FER2013-trained fernet-s. With ``--finetune-epochs N`` (N > 0) the CNN is
 first fine-tuned, per fold, on that fold's training frames only (all three frames of each
@@ -23,7 +23,9 @@ sequence and its mirror image.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -294,9 +296,41 @@ def main(argv=None) -> None:
                     help="also write every member's test probabilities per row (members x rows x sequences x classes), "
                          "with the labels, sequence names and fold of every sequence, for analysis without retraining")
     ap.add_argument("--write-catalog", metavar="NAME", help="store the table in this temporal model's catalog entry (metrics.ckplus)")
+    ap.add_argument("--log", type=Path, metavar="FILE",
+                    help="also write everything the run prints to FILE; with --write-catalog the entry's log key names it")
     a = ap.parse_args(argv)
     if a.joint and not a.finetune_epochs:
         raise SystemExit("ckplus: --joint trains the TT-LSTM while fine-tuning the CNN; it needs --finetune-epochs > 0")
+    if a.log is None:
+        cross_validate(a)
+        return
+    try:
+        log = a.log.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise SystemExit(f"ckplus: cannot write the log {a.log}: {exc.strerror}") from None
+    with log, contextlib.redirect_stdout(Tee(sys.stdout, log)):
+        cross_validate(a)
+
+
+class Tee:
+    """A text stream that writes to several (the console and a log file), flushing each line."""
+
+    def __init__(self, *streams):
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+
+def cross_validate(a: argparse.Namespace) -> None:
+    """The whole run for parsed arguments ``a``: the folds, the table, the saved probabilities and the
+    catalog entry."""
     a.amp = usable_amp(a.amp, torch.device("cpu"))
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -416,7 +450,8 @@ def main(argv=None) -> None:
                    + (" --flip-test" if a.flip_test else "") + (" --init-head fer" if a.init_head == "fer" else "")
                    + (" --rehearse-fer" if a.rehearse_fer else "") + (" --balance" if a.balance else "")
                    + (" --joint" if a.joint else "")
-                   + (f" --head-steps {a.head_steps}" if a.head_steps != 300 else "") + f" --write-catalog {a.write_catalog}")
+                   + (f" --head-steps {a.head_steps}" if a.head_steps != 300 else "") + f" --write-catalog {a.write_catalog}"
+                   + (f" --log {a.log.as_posix()}" if a.log is not None else ""))
         doc = json.loads(CATALOG_PATH.read_text())
         entry = next(m for m in doc["models"] if m["name"] == a.write_catalog)
         entry.setdefault("metrics", {})["ckplus"] = {
@@ -429,6 +464,8 @@ def main(argv=None) -> None:
             "tt_lstm_cell_params": tt.tt_params(), "dense_lstm_cell_params": tt.dense_params(),
             "compression": round(tt.dense_params() / tt.tt_params(), 1), "command": command,
         }
+        if a.log is not None:
+            entry["metrics"]["ckplus"]["log"] = a.log.as_posix()
         CATALOG_PATH.write_text(json.dumps(doc, indent=2) + "\n")
         print(f"stored in the catalog entry {a.write_catalog} (metrics.ckplus)")
 
