@@ -230,3 +230,15 @@ def test_member_ensembles_are_scored_from_saved_probabilities(tmp_path, capsys):
     (tmp_path / "bad.npz").write_text("not a zip")
     with pytest.raises(SystemExit, match="not a ckplus --save-probs file"):
         ckplus_members.main([str(tmp_path / "bad.npz")])
+
+
+def test_the_log_holds_each_finished_line_before_the_run_ends(tmp_path):
+    import io
+
+    console = io.StringIO()
+    with (tmp_path / "run.log").open("w", encoding="utf-8") as log:
+        tee = ckplus.Tee(console, log)
+        tee.write("  fold 1: TT-LSTM 97.30%\n")
+        tee.write("  fold 2: ")                      # an unfinished line may wait in the buffer
+        assert (tmp_path / "run.log").read_text() == "  fold 1: TT-LSTM 97.30%\n"
+    assert console.getvalue() == "  fold 1: TT-LSTM 97.30%\n  fold 2: "

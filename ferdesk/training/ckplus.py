@@ -313,7 +313,8 @@ def main(argv=None) -> None:
 
 
 class Tee:
-    """A text stream that writes to several (the console and a log file), flushing each line."""
+    """A text stream that writes to several (the console and a log file), flushing at each line's end so
+    the log shows every finished fold even while the run goes on (or after it dies)."""
 
     def __init__(self, *streams):
         self.streams = streams
@@ -321,6 +322,8 @@ class Tee:
     def write(self, text: str) -> int:
         for stream in self.streams:
             stream.write(text)
+        if "\n" in text:
+            self.flush()
         return len(text)
 
     def flush(self) -> None:
