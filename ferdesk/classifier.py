@@ -40,7 +40,7 @@ class Classifier:
         self.file = next(spec.file_for(f) for f in engine_cls.formats if spec.file_for(f))
         check_file(self.file)
         self.input = spec.input_for(self.file)
-        self.engine = engine_cls(self.file.path, threads=threads)
+        self.engine = engine_cls(self.file.path, threads=threads, precision=self.file.precision)
         self.labels = spec.labels
         self.outputs_probabilities = spec.get("output", "probabilities") == "probabilities"
         self.feature_size = int((spec.get("features") or {}).get("size", 0))

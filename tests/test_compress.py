@@ -464,3 +464,93 @@ def test_an_unknown_teacher_model_is_a_one_line_error():
 
     with pytest.raises(SystemExit, match="--teacher-model nope: unknown model 'nope'$"):
         teacher_session("nope", 1)
+
+
+def _with_batch_norm_statistics(net, seed=0):
+    """Random batch-norm statistics and affine terms, so that folding them changes every channel's scale."""
+    g = torch.Generator().manual_seed(seed)
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            n = m.num_features
+            m.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(n, generator=g) * 2 + 0.2)
+            m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(n, generator=g) * 0.1)
+    return net.eval()
+
+
+def test_four_bit_scales_follow_a_channel_scaled_by_a_folded_batch_norm():
+    from ferdesk.training.weight_quant import quantize
+
+    w = torch.randn(8, 4, 3, 3, generator=torch.Generator().manual_seed(0))
+    factor = torch.rand(8, generator=torch.Generator().manual_seed(1)) * 3 + 0.1
+    q, scale = quantize(w)
+    q_folded, scale_folded = quantize(w * factor[:, None, None, None])
+    assert q.dtype == torch.int8 and int(q.abs().max()) == 7 and int(q.min()) >= -7
+    torch.testing.assert_close(q_folded, q, rtol=0, atol=0)
+    torch.testing.assert_close(scale_folded, scale * factor)
+    # the clip is chosen per channel: a channel with one outlier gets a scale below max|w| / 7
+    w[0, 0, 0, 0] = 20.0
+    _, scale = quantize(w)
+    assert float(scale[0]) < 20.0 / 7
+
+
+def test_a_network_trained_against_four_bit_weights_keeps_its_outputs_in_the_int4_file(tmp_path):
+    from ferdesk.training.compress import make_int4
+    from ferdesk.training.weight_quant import attach, bake
+
+    torch.manual_seed(0)
+    net = _with_batch_norm_statistics(build("fernet-t"))
+    fp32_before = tmp_path / "before.onnx"
+    export_onnx(WithSoftmax([net], flip=True).eval(), fp32_before)
+    bake(attach(net))
+    assert not any("parametrizations" in k for k in net.state_dict())
+    fp32, int4 = tmp_path / "net.onnx", tmp_path / "net-int4.onnx"
+    export_onnx(WithSoftmax([net], flip=True).eval(), fp32)
+    make_int4(fp32, int4)
+    make_int4(fp32_before, tmp_path / "before-int4.onnx")
+
+    model = onnx.load(str(int4))
+    onnx.checker.check_model(model)
+    assert sum(t.data_type == onnx.TensorProto.INT4 for t in model.graph.initializer) == 11  # 10 convolutions + output layer
+    assert [o.name for o in model.graph.output] == ["probabilities", "features"]
+    assert int4.stat().st_size < 0.6 * fp32.stat().st_size / 4 + 8192  # half a byte a weight, plus scales and graph
+
+    x = np.random.default_rng(1).random((5, 1, 48, 48), dtype=np.float32)
+    (p_fp32, f_fp32), (p_int4, f_int4) = _run(fp32, x), _run(int4, x)
+    np.testing.assert_allclose(p_int4, p_fp32, atol=2e-5)
+    np.testing.assert_allclose(f_int4, f_fp32, rtol=1e-4, atol=1e-4)
+    # the same export from the weights before training against the rule does change the outputs
+    (p_before, _), (p_before_int4, _) = _run(fp32_before, x), _run(tmp_path / "before-int4.onnx", x)
+    assert np.abs(p_before_int4 - p_before).max() > 1e-3
+
+
+def test_training_against_four_bit_weights_saves_a_plain_state_dict_and_names_the_flag(tmp_path):
+    from ferdesk.training.train_classifier import main
+    from ferdesk.training.weight_quant import quantize
+
+    data, out = tmp_path / "data", tmp_path / "run"
+    data.mkdir()
+    _write_split(data / "fer2013_training.npz", 64, 0)
+    main(["--arch", "fernet-t", "--epochs", "1", "--batch", "32", "--threads", "1", "--four-bit-weights",
+          "--data", str(data), "--out", str(out)])
+    state = torch.load(out / "model.pt")
+    assert "features.0.0.weight" in state and not any("parametrizations" in k for k in state)
+    w = state["features.0.0.weight"]
+    q, scale = quantize(w)
+    torch.testing.assert_close(q.float() * scale[:, None, None, None], w)
+    assert "--four-bit-weights" in (out / "summary.txt").read_text()
+
+
+def test_the_onnx_runtime_engine_runs_an_int4_file_with_its_weights_folded_once(tmp_path):
+    from ferdesk.engines.onnxruntime_engine import OnnxRuntimeEngine
+    from ferdesk.training.compress import make_int4
+
+    torch.manual_seed(0)
+    fp32, int4 = tmp_path / "net.onnx", tmp_path / "net-int4.onnx"
+    export_onnx(WithSoftmax([_with_batch_norm_statistics(build("fernet-t"))]).eval(), fp32)
+    make_int4(fp32, int4)
+    x = np.random.default_rng(2).random((3, 1, 48, 48), dtype=np.float32)
+    engine = OnnxRuntimeEngine(int4, threads=1, precision="int4")
+    assert engine.precision == "int4"
+    np.testing.assert_allclose(engine.run(x)[0], _run(int4, x)[0], atol=1e-6)

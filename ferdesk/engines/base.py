@@ -21,9 +21,12 @@ class Engine(ABC):
     def availability(cls) -> tuple[bool, str]:
         """(True, "") when usable here, else (False, why not)."""
 
-    def __init__(self, model_path: Path, threads: int = 2):
+    def __init__(self, model_path: Path, threads: int = 2, precision: str = "fp32"):
+        """``precision``: the catalog's word for the file (fp32, fp16, int8, int4), for engines that run
+        some precisions differently."""
         self.model_path = Path(model_path)
         self.threads = threads
+        self.precision = precision
 
     @abstractmethod
     def run(self, x: np.ndarray) -> list[np.ndarray]:

@@ -39,8 +39,8 @@ class LiteRTEngine(Engine):
         interp, why = _interpreter_class()
         return (True, "") if interp else (False, why)
 
-    def __init__(self, model_path: Path, threads: int = 2):
-        super().__init__(model_path, threads)
+    def __init__(self, model_path: Path, threads: int = 2, precision: str = "fp32"):
+        super().__init__(model_path, threads, precision)
         interp_cls, self._runtime = _interpreter_class()
         if interp_cls is None:
             raise ModelError(self._runtime)

@@ -152,6 +152,43 @@ def make_int8(src, dst, spec: InputSpec, images: np.ndarray) -> None:
     onnx.save(compact_names(onnx.load(str(dst))), str(dst))
 
 
+def make_int4(src, dst) -> None:
+    """Weight-only 4-bit: each Conv and Gemm weight becomes INT4 values and per-output-channel float32
+    scales read by ``DequantizeLinear`` (ONNX opset 21, ONNX Runtime 1.20 or later); activations stay
+    float. The scales follow ``ferdesk.training.weight_quant``, so a network trained against it
+    (``train_classifier --four-bit-weights``) loses nothing here."""
+    import torch
+    from onnx import TensorProto, helper, numpy_helper, version_converter
+
+    from ferdesk.training.weight_quant import quantize
+
+    model = version_converter.convert_version(onnx.load(str(src)), 21)
+    g = model.graph
+    consts = {t.name: t for t in g.initializer}
+    axes = {}
+    for n in g.node:
+        if n.op_type in ("Conv", "Gemm") and len(n.input) > 1 and n.input[1] in consts:
+            trans_b = next((a.i for a in n.attribute if a.name == "transB"), 0)
+            axes[n.input[1]] = 1 if n.op_type == "Gemm" and not trans_b else 0
+    dequantize = []
+    for name, axis in axes.items():
+        w = torch.from_numpy(numpy_helper.to_array(consts[name]).copy())
+        q, scale = quantize(w, axis)
+        nibbles = (q.flatten().numpy().astype(np.uint8) & 0x0F)
+        if nibbles.size % 2:
+            nibbles = np.append(nibbles, np.uint8(0))
+        packed = (nibbles[0::2] | (nibbles[1::2] << 4)).astype(np.uint8).tobytes()  # first value in the low nibble
+        g.initializer.remove(consts[name])
+        g.initializer.extend([helper.make_tensor(f"{name}_q", TensorProto.INT4, list(q.shape), packed, raw=True),
+                              numpy_helper.from_array(scale.numpy().astype(np.float32), f"{name}_scale")])
+        dequantize.append(helper.make_node("DequantizeLinear", [f"{name}_q", f"{name}_scale"], [name], axis=axis))
+    nodes = dequantize + list(g.node)
+    del g.node[:]
+    g.node.extend(nodes)
+    onnx.checker.check_model(model)
+    onnx.save(compact_names(model), str(dst))
+
+
 def make_int8_tflite(arch: str, weights: list, dst, images: np.ndarray, flip: bool = False) -> None:
     """``weights``: one state dict, or several for an ensemble (the mean of their softmaxes, as exported);
     ``flip``: averaged with the mirror image, as the exported FP32 model is."""
@@ -219,6 +256,10 @@ def main(argv=None) -> None:
             make_int8(src, dst, spec, images)
             how = (f"onnxruntime quantize_static QDQ, per-channel INT8 weights (7-bit range, reduce_range), UINT8 activations, "
                    f"MinMax on {a.calibration} FER2013 Training faces; input mean moved onto the 1/255 pixel grid")
+        elif variant == "int4":
+            make_int4(src, dst)
+            how = ("weight-only INT4: per-output-channel scales (clip chosen per channel for the least squared error, "
+                   "ferdesk.training.weight_quant), DequantizeLinear (ONNX opset 21), float activations")
         else:
             raise SystemExit(f"unknown variant {variant}")
         paths = [dst]

@@ -81,6 +81,8 @@ ARCHITECTURES = {
     "fernet-xl": dict(widths=(64, 96, 192, 384)),
     # the tiny tier: about 81k parameters, an INT8 file near 100 KB
     "fernet-t": dict(widths=(16, 24, 32, 64), inner=(12, 16, 32)),
+    # about 169k parameters: twice fernet-t, for the tiny tier with 4-bit weights (a file near 90 KB)
+    "fernet-tw": dict(widths=(16, 32, 48, 88), inner=(24, 32, 44)),
     # fernet-s with half the channels inside each residual pair, pruned by ferdesk.training.prune
     "fernet-s-pruned": dict(widths=(24, 32, 64, 128), inner=(16, 32, 64)),
     # fernet-sm pruned the same way (half of each residual pair's inner channels)

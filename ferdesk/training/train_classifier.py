@@ -45,6 +45,7 @@ import torch.nn.functional as F
 
 from ferdesk.training.augment import augment
 from ferdesk.training.nets import ARCHITECTURES, build, load, member, split_member
+from ferdesk.training import weight_quant
 from ferdesk.training.view_bank import ViewBank, load_or_build
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -292,6 +293,9 @@ def main(argv=None) -> None:
     ap.add_argument("--kd-views", type=int, default=6, help="augmented views per face in the bank (with --teacher-model)")
     ap.add_argument("--view-bank", type=Path, metavar="FILE.npz",
                     help="keep the bank in this file: reused when it holds the same model and views (400 MB for 6 views)")
+    ap.add_argument("--four-bit-weights", action="store_true",
+                    help="train against 4-bit weights (ferdesk.training.weight_quant; usually a short fine-tune with "
+                         "--init and a low --lr): model.pt then holds the 4-bit values, for compress --variants int4")
     ap.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA", help="mixup with weight ~ Beta(ALPHA, ALPHA); 0: off")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--augment-on", default="cpu", choices=["cpu", "device"],
@@ -321,6 +325,8 @@ def main(argv=None) -> None:
     device = pick_device(a.device)
     a.amp = usable_amp(a.amp, device)
     model = build(a.arch) if a.init is None else initial_network(a.arch, a.init, xtr, a.seed)
+    if a.four_bit_weights:
+        weight_quant.attach(model)
     model = model.to(device, memory_format=torch.channels_last)
     a.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
@@ -342,6 +348,8 @@ def main(argv=None) -> None:
     history = fit(model, xtr, ytr, xva, yva, a.epochs, gen, batch=a.batch, lr=a.lr, label_smoothing=a.label_smoothing,
                   checkpoint=a.out / "last.pt", distillation=distillation, amp=a.amp, mixup=a.mixup,
                   augment_on=a.augment_on)
+    if a.four_bit_weights:
+        weight_quant.bake(model)
     torch.save({k: v.cpu() for k, v in model.state_dict().items()}, a.out / "model.pt")
     (a.out / "history.json").write_text(json.dumps(history, indent=1))
     params = sum(p.numel() for p in model.parameters())
@@ -355,6 +363,7 @@ def main(argv=None) -> None:
         + (f" --batch {a.batch}" if a.batch != 128 else "") + (f" --lr {a.lr}" if a.lr != 0.1 else "")
         + (f" --amp {a.amp}" if a.amp != "off" else "")
         + (f" --init {a.init}" if a.init else "")
+        + (" --four-bit-weights" if a.four_bit_weights else "")
         + (f" --mixup {a.mixup}" if a.mixup else "")
         + (f" --augment-on {a.augment_on}" if a.augment_on != "cpu" else "")
         + distillation_flags(a.teacher, a.kd_alpha, a.kd_temperature)
