@@ -1,6 +1,6 @@
 """Compressed variants of an exported classifier, each its own catalog entry.
 
-usage: python -m ferdesk.training.compress --name fernet-s [--variants fp16,int8] [--calibration 512]
+usage: python -m ferdesk.training.compress --name fernet-s [--variants fp16,int8,int4] [--calibration 512]
            [--arch fernet-s --weights build/train/fernet-s/model.pt]
 
   fp16  ONNX with FP16 weights and compute, FP32 inputs/outputs (onnxconverter-common): half the file.
@@ -10,6 +10,10 @@ usage: python -m ferdesk.training.compress --name fernet-s [--variants fp16,int8
         calibrated on FER2013 *Training* faces (never the test split): a quarter of the file.
         With --arch/--weights also a TFLite file (litert-torch PT2E, per-channel symmetric INT8,
         the same calibration faces): integer kernels inside, float input and output.
+  int4  ONNX, weight-only: 4-bit weights with per-output-channel scales (DequantizeLinear, opset 21,
+        ONNX Runtime 1.19 or later), float activations: an eighth of the file, the FP32 model's speed
+        once ONNX Runtime folds the weights at load (ferdesk's engine asks it to). Lossless for a
+        network trained against it (train_classifier --four-bit-weights), lossy for any other.
 
 Accuracy and speed are measured afterwards (packaging/measure_models.py, ferdesk bench);
 INT8 is not always faster on x86 without VNNI: it pays in size and on ARM boards.

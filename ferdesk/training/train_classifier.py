@@ -43,9 +43,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ferdesk.training import weight_quant
 from ferdesk.training.augment import augment
 from ferdesk.training.nets import ARCHITECTURES, build, load, member, split_member
-from ferdesk.training import weight_quant
 from ferdesk.training.view_bank import ViewBank, load_or_build
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
