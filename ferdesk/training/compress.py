@@ -11,7 +11,7 @@ usage: python -m ferdesk.training.compress --name fernet-s [--variants fp16,int8
         With --arch/--weights also a TFLite file (litert-torch PT2E, per-channel symmetric INT8,
         the same calibration faces): integer kernels inside, float input and output.
   int4  ONNX, weight-only: 4-bit weights with per-output-channel scales (DequantizeLinear, opset 21,
-        ONNX Runtime 1.19 or later), float activations: an eighth of the file, the FP32 model's speed
+        ONNX Runtime 1.19 or later), float activations: about an eighth of the file, the FP32 model's speed
         once ONNX Runtime folds the weights at load (ferdesk's engine asks it to). Lossless for a
         network trained against it (train_classifier --four-bit-weights), lossy for any other.
 
@@ -158,7 +158,7 @@ def make_int8(src, dst, spec: InputSpec, images: np.ndarray) -> None:
 
 def make_int4(src, dst) -> None:
     """Weight-only 4-bit: each Conv and Gemm weight becomes INT4 values and per-output-channel float32
-    scales read by ``DequantizeLinear`` (ONNX opset 21, ONNX Runtime 1.20 or later); activations stay
+    scales read by ``DequantizeLinear`` (ONNX opset 21, ONNX Runtime 1.19 or later); activations stay
     float. The scales follow ``ferdesk.training.weight_quant``, so a network trained against it
     (``train_classifier --four-bit-weights``) loses nothing here."""
     import torch
