@@ -161,8 +161,9 @@ def make_int4(src, dst) -> None:
     scales read by ``DequantizeLinear`` (ONNX opset 21, ONNX Runtime 1.19 or later); activations stay
     float. The scales follow ``ferdesk.training.weight_quant``, so a network trained against it
     (``train_classifier --four-bit-weights``) loses nothing here."""
+    import ml_dtypes  # an onnx dependency since 1.19: numpy's int4
     import torch
-    from onnx import TensorProto, helper, numpy_helper, version_converter
+    from onnx import helper, numpy_helper, version_converter
 
     from ferdesk.training.weight_quant import quantize
 
@@ -178,12 +179,8 @@ def make_int4(src, dst) -> None:
     for name, axis in axes.items():
         w = torch.from_numpy(numpy_helper.to_array(consts[name]).copy())
         q, scale = quantize(w, axis)
-        nibbles = (q.flatten().numpy().astype(np.uint8) & 0x0F)
-        if nibbles.size % 2:
-            nibbles = np.append(nibbles, np.uint8(0))
-        packed = (nibbles[0::2] | (nibbles[1::2] << 4)).astype(np.uint8).tobytes()  # first value in the low nibble
         g.initializer.remove(consts[name])
-        g.initializer.extend([helper.make_tensor(f"{name}_q", TensorProto.INT4, list(q.shape), packed, raw=True),
+        g.initializer.extend([numpy_helper.from_array(q.numpy().astype(ml_dtypes.int4), f"{name}_q"),  # packed, 2 a byte
                               numpy_helper.from_array(scale.numpy().astype(np.float32), f"{name}_scale")])
         dequantize.append(helper.make_node("DequantizeLinear", [f"{name}_q", f"{name}_scale"], [name], axis=axis))
     nodes = dequantize + list(g.node)
