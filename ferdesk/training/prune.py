@@ -54,7 +54,9 @@ def main(argv=None) -> None:
     ap.add_argument("--to", default="fernet-s-pruned", choices=sorted(ARCHITECTURES), help="the narrower architecture")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--epochs", type=int, default=6,
+                    help="fine-tuning epochs; 0 writes the pruned network as it is (to fine-tune with "
+                         "train_classifier --init, e.g. on a teacher's view bank)")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=0.02)
     ap.add_argument("--seed", type=int, default=0)
@@ -81,16 +83,18 @@ def main(argv=None) -> None:
     if a.teacher:
         distillation = Distillation(teacher_targets(a.teacher, xtr, a.kd_temperature), a.kd_alpha, a.kd_temperature)
         print(f"teacher targets ready in {time.time() - t0:.0f}s", flush=True)
-    history += fit(model, xtr, ytr, xva, yva, a.epochs, gen, batch=a.batch, lr=a.lr, warmup=0.1, amp=a.amp,
-                   distillation=distillation)
+    if a.epochs > 0:
+        history += fit(model, xtr, ytr, xva, yva, a.epochs, gen, batch=a.batch, lr=a.lr, warmup=0.1, amp=a.amp,
+                       distillation=distillation)
     torch.save(model.state_dict(), a.out / "model.pt")
     (a.out / "history.json").write_text(json.dumps(history, indent=1))
     params = (sum(p.numel() for p in src.parameters()), sum(p.numel() for p in model.parameters()))
     (a.out / "summary.txt").write_text(
         f"arch={a.to} pruned from {a.arch} ({a.weights}): params {params[0]} -> {params[1]} "
         f"({1 - params[1] / params[0]:.0%} fewer); fine-tune epochs={a.epochs} lr={a.lr} seed={a.seed}\n"
-        f"PublicTest accuracy: after pruning {history[0]['public_test_acc']:.4f}, after fine-tuning {history[-1]['public_test_acc']:.4f}\n"
-        f"train time={time.time() - t0:.0f}s threads={a.threads}\n"
+        f"PublicTest accuracy: after pruning {history[0]['public_test_acc']:.4f}, "
+        + (f"after fine-tuning {history[-1]['public_test_acc']:.4f}\n" if a.epochs > 0 else "not fine-tuned here\n")
+        + f"train time={time.time() - t0:.0f}s threads={a.threads}\n"
         f"command: python -m ferdesk.training.prune --arch {a.arch} --weights {a.weights} --to {a.to} "
         f"--epochs {a.epochs} --seed {a.seed}{f' --amp {a.amp}' if a.amp != 'off' else ''}"
         + distillation_flags(a.teacher, a.kd_alpha, a.kd_temperature) + f" --out {a.out}\n")
