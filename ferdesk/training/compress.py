@@ -126,7 +126,9 @@ def align_input_grid(model: onnx.ModelProto) -> list[float]:
     return changed
 
 
-def make_int8(src, dst, spec: InputSpec, images: np.ndarray) -> None:
+def make_int8(src, dst, spec: InputSpec, images: np.ndarray, **options) -> None:
+    """Static INT8 with the settings the zoo ships (below); ``options`` override ``quantize_static``'s
+    arguments, for comparing other formats (``packaging/int8_formats.py``)."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -145,13 +147,14 @@ def make_int8(src, dst, spec: InputSpec, images: np.ndarray) -> None:
         if n.op_type == "Softmax" or tail.intersection(n.input):
             keep_float.append(n.name)
             tail.update(n.output)
-    quantize_static(str(pre), str(dst), _Calibration(images, spec, name), quant_format=QuantFormat.QDQ,
-                    per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=keep_float,
+    settings = dict(quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
+                    weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
                     # 7-bit weights: on x86 without VNNI (AVX2 only, as here) ONNX Runtime multiplies
                     # UINT8 x INT8 pairs with vpmaddubsw, whose 16-bit sums saturate on full-range weights;
                     # measured on fernet-t-kd2-flip: 57.90% with 8-bit weights, 66.26% with 7-bit (FP32 66.51%)
                     reduce_range=True)
+    quantize_static(str(pre), str(dst), _Calibration(images, spec, name), nodes_to_exclude=keep_float,
+                    **{**settings, **options})
     pre.unlink()
     onnx.save(compact_names(onnx.load(str(dst))), str(dst))
 

@@ -1,0 +1,96 @@
+"""Compare ONNX Runtime static INT8 formats on one bundled FP32 classifier: time per face and PublicTest accuracy.
+
+usage: python packaging/int8_formats.py --model fernet-sm-kd2 [--runs 300] [--data ../shared/data]
+
+Quantises the model's FP32 file the way ``ferdesk.training.compress`` does (same 512 calibration faces
+from FER2013 Training, same input handling) in each format below, into a temporary folder, then times
+each file with the app's ONNX Runtime engine on one thread (p50 of ``--runs`` single faces, best of three
+rounds) and scores it on PublicTest. ``shipped`` is what ``compress --variants int8`` writes. Nothing in
+models/ changes. Prints one Markdown table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from ferdesk.catalog import CATALOG_PATH, MODELS_DIR, InputSpec  # noqa: E402
+
+
+def formats() -> dict[str, dict]:
+    from onnxruntime.quantization import QuantFormat, QuantType
+
+    return {
+        "shipped: QDQ, UINT8 activations, 7-bit INT8 weights": {},
+        "QOperator, UINT8 activations, 7-bit INT8 weights": dict(quant_format=QuantFormat.QOperator),
+        "QDQ, UINT8 activations, 8-bit INT8 weights": dict(reduce_range=False),
+        "QDQ, UINT8 activations, UINT8 weights": dict(weight_type=QuantType.QUInt8, reduce_range=False),
+        "QDQ, INT8 activations, INT8 weights": dict(activation_type=QuantType.QInt8, reduce_range=False),
+    }
+
+
+def p50_ms(engine, x: np.ndarray, runs: int) -> float:
+    for _ in range(runs):
+        engine.run(x)
+    rounds = []
+    for _ in range(3):
+        lat = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            engine.run(x)
+            lat.append(time.perf_counter() - t)
+        rounds.append(np.median(lat) * 1e3)
+    return float(min(rounds))
+
+
+def accuracy(engine, x: np.ndarray, y: np.ndarray) -> float:
+    preds = np.concatenate([engine.run(x[i:i + 256])[0].argmax(1) for i in range(0, len(x), 256)])
+    return float((preds == y).mean())
+
+
+def main(argv=None) -> int:
+    from ferdesk.engines.onnxruntime_engine import OnnxRuntimeEngine
+    from ferdesk.training.compress import make_int8
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True, help="an FP32 classifier in the catalog")
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--runs", type=int, default=300)
+    a = ap.parse_args(argv)
+    entry = next((m for m in json.loads(CATALOG_PATH.read_text())["models"] if m["name"] == a.model), None)
+    if entry is None or entry.get("task") != "classifier":
+        ap.error(f"{a.model} is not a classifier in {CATALOG_PATH}")
+    spec = InputSpec.from_dict(entry["input"])
+    try:
+        train = np.load(a.data / "fer2013_training.npz")["images"]
+        test = np.load(a.data / "fer2013_publictest.npz")
+    except OSError as e:
+        ap.error(f"cannot read FER2013 under {a.data}: {e}")
+    calibration = train[np.random.default_rng(0).choice(len(train), 512, replace=False)]  # as compress does
+    x, y = spec.to_tensor(test["images"]), test["labels"]
+    src = MODELS_DIR / entry["file"]
+    rows = [("FP32 (the source)", src)]
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, (what, options) in enumerate(formats().items()):
+            dst = Path(tmp) / f"int8-{k}.onnx"
+            make_int8(src, dst, spec, calibration, **options)
+            rows.append((what, dst))
+        print(f"{a.model}: ONNX Runtime, one thread, ms per face (p50 of {a.runs}, best of 3 rounds); PublicTest n={len(y)}\n")
+        print("| format | ms per face | PublicTest |\n|---|---|---|")
+        for what, path in rows:
+            timed = OnnxRuntimeEngine(path, threads=1)
+            ms = p50_ms(timed, x[:1], a.runs)
+            acc = accuracy(OnnxRuntimeEngine(path, threads=2), x, y)
+            print(f"| {what} | {ms:.3f} | {acc:.2%} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
