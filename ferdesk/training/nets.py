@@ -87,8 +87,8 @@ ARCHITECTURES = {
     "fernet-s-pruned": dict(widths=(24, 32, 64, 128), inner=(16, 32, 64)),
     # fernet-sm pruned the same way (half of each residual pair's inner channels)
     "fernet-sm-pruned": dict(widths=(32, 48, 96, 160), inner=(24, 48, 80)),
-    # fernet-sm with a third of the inner channels gone at 24 and 12 pixels and a fifth at 6: measured
-    # 0.88 against 1.10 ms per face in INT8 on one AVX2 thread (the balanced tier's 1 ms)
+    # fernet-sm with a third of the inner channels gone at 24 and 12 pixels and a fifth at 6 (65 million
+    # multiply-adds against 84): about 0.75x fernet-sm's INT8 time per face, for the balanced tier's 1 ms
     "fernet-sm-trim": dict(widths=(32, 48, 96, 160), inner=(32, 64, 128)),
     # the tiny tier's pruned variant: half of fernet-t's inner channels
     "fernet-t-pruned": dict(widths=(16, 24, 32, 64), inner=(6, 8, 16)),
