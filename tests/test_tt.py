@@ -83,7 +83,7 @@ def test_every_pruned_architecture_is_its_base_with_narrower_residual_pairs():
     from ferdesk.training.nets import ARCHITECTURES, build
     from ferdesk.training.prune import prune_into
 
-    # "-pruned": half of each pair's inner channels; "-trim": a lighter cut (fernet-sm-trim, 19% of the parameters)
+    # "-pruned": half of each pair's inner channels; "-trim": a lighter cut (fernet-sm-trim: 19% fewer parameters)
     pruned = {name: 0.75 if name.endswith("-pruned") else 0.85
               for name in ARCHITECTURES if name.endswith(("-pruned", "-trim"))}
     assert {"fernet-t-pruned", "fernet-s-pruned", "fernet-m-pruned", "fernet-l-pruned", "fernet-sm-trim"} <= set(pruned)
