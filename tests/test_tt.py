@@ -94,3 +94,31 @@ def test_every_pruned_architecture_is_its_base_with_narrower_residual_pairs():
         n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
         assert n(small) < most * n(base), name
         assert small(x).shape == (2, 7) and small.feature_size == base.feature_size, name
+
+
+def test_prune_with_no_epochs_writes_the_pruned_network_for_a_fine_tune_elsewhere(tmp_path):
+    from ferdesk.training import prune, train_classifier
+    from ferdesk.training.nets import build
+
+    data, src_path = tmp_path / "data", tmp_path / "src.pt"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for split, n in (("fer2013_training.npz", 64), ("fer2013_publictest.npz", 32)):
+        np.savez(data / split, images=rng.integers(0, 256, (n, 48, 48), dtype=np.uint8),
+                 labels=rng.integers(0, 7, n).astype(np.uint8))
+    torch.manual_seed(5)
+    src = build("fernet-t")
+    torch.save(src.state_dict(), src_path)
+    prune.main(["--arch", "fernet-t", "--weights", str(src_path), "--to", "fernet-t-pruned", "--epochs", "0",
+                "--threads", "1", "--data", str(data), "--out", str(tmp_path / "pruned")])
+    written = build("fernet-t-pruned")
+    written.load_state_dict(torch.load(tmp_path / "pruned" / "model.pt"))
+    expected = prune.prune_into(src.eval(), build("fernet-t-pruned"))
+    x = torch.rand(2, 1, 48, 48)
+    assert torch.allclose(written.eval()(x), expected.eval()(x))  # untouched by any training step
+    assert "not fine-tuned here" in (tmp_path / "pruned" / "summary.txt").read_text()
+    # the fine-tune the pruned variants got: train_classifier --init on the pruned network
+    train_classifier.main(["--arch", "fernet-t-pruned", "--epochs", "1", "--batch", "32", "--threads", "1",
+                           "--lr", "0.01", "--init", str(tmp_path / "pruned" / "model.pt"), "--data", str(data),
+                           "--out", str(tmp_path / "tuned")])
+    assert (tmp_path / "tuned" / "model.pt").exists()
