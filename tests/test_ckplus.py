@@ -119,8 +119,28 @@ def test_another_architecture_gets_heads_sized_to_its_feature_maps(tmp_path, cap
 
 def test_an_unwritable_log_is_a_one_line_error(tmp_path):
     synthetic_ckplus(tmp_path / "ck.npz")
+    weights = tmp_path / "fernet-s.pt"
+    torch.save(build("fernet-s").state_dict(), weights)
     with pytest.raises(SystemExit, match="ckplus: cannot write the log .*no-such-dir"):
-        ckplus.main(["--data", str(tmp_path / "ck.npz"), "--log", str(tmp_path / "no-such-dir" / "run.log")])
+        ckplus.main(["--data", str(tmp_path / "ck.npz"), "--weights", str(weights),
+                     "--log", str(tmp_path / "no-such-dir" / "run.log")])
+
+
+def test_bad_weights_or_data_leave_an_existing_log_untouched(tmp_path):
+    # a mistyped --weights used to empty the previous run's log before the run found the mistake
+    synthetic_ckplus(tmp_path / "ck.npz")
+    log = tmp_path / "run.log"
+    log.write_text("the previous run's folds\n")
+    for args, reason in [(["--weights", str(tmp_path / "missing.pt")], "ckplus: no weights file .*missing.pt"),
+                         (["--weights", f"fernet-s={tmp_path / 'missing.onnx'}#1"], "ckplus: no weights file .*missing.onnx "),
+                         (["--weights", "nosuch=w.pt"], "ckplus: 'nosuch=w.pt'")]:
+        with pytest.raises(SystemExit, match=reason):
+            ckplus.main(["--data", str(tmp_path / "ck.npz"), *args, "--log", str(log)])
+    weights = tmp_path / "fernet-s.pt"
+    torch.save(build("fernet-s").state_dict(), weights)
+    with pytest.raises(SystemExit, match="ckplus: no CK\\+ file .*nothing.npz"):
+        ckplus.main(["--data", str(tmp_path / "nothing.npz"), "--weights", str(weights), "--log", str(log)])
+    assert log.read_text() == "the previous run's folds\n"
 
 
 def test_an_unknown_architecture_is_a_one_line_error(tmp_path):
@@ -155,8 +175,10 @@ def test_rehearsing_fer2013_while_fine_tuning_runs_and_says_so(tmp_path, capsys)
 
 def test_rehearsing_without_fer2013_beside_the_ck_file_is_a_one_line_error(tmp_path):
     synthetic_ckplus(tmp_path / "ck.npz")
+    weights = tmp_path / "fernet-s.pt"
+    torch.save(build("fernet-s").state_dict(), weights)
     with pytest.raises(SystemExit, match="--rehearse-fer needs .*fer2013_training.npz"):
-        ckplus.main(["--data", str(tmp_path / "ck.npz"), "--rehearse-fer"])
+        ckplus.main(["--data", str(tmp_path / "ck.npz"), "--weights", str(weights), "--rehearse-fer"])
 
 
 def test_inverse_frequency_weights_the_rare_classes_up():

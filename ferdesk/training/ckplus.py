@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ferdesk.training.nets import build, load, member
+from ferdesk.training.nets import build, load, member, split_member
 from ferdesk.training.train_classifier import DEFAULT_DATA, load_split, usable_amp
 from ferdesk.training.tt import TTLSTMCell, even_modes
 
@@ -301,6 +301,7 @@ def main(argv=None) -> None:
     a = ap.parse_args(argv)
     if a.joint and not a.finetune_epochs:
         raise SystemExit("ckplus: --joint trains the TT-LSTM while fine-tuning the CNN; it needs --finetune-epochs > 0")
+    check_inputs(a)  # before --log opens (and empties) its file
     if a.log is None:
         cross_validate(a)
         return
@@ -310,6 +311,21 @@ def main(argv=None) -> None:
         raise SystemExit(f"ckplus: cannot write the log {a.log}: {exc.strerror}") from None
     with log, contextlib.redirect_stdout(Tee(sys.stdout, log)):
         cross_validate(a)
+
+
+def check_inputs(a: argparse.Namespace) -> None:
+    """One-line errors for what the run would otherwise find only after loading the data: an unknown
+    architecture, a missing weights file, a missing CK+ file."""
+    for text in a.weights or [DEFAULT_WEIGHTS]:
+        try:
+            _, weights = member(text, "fernet-s")
+        except ValueError as exc:
+            raise SystemExit(f"ckplus: {exc}") from None
+        path = split_member(weights)[0]
+        if not path.is_file():
+            raise SystemExit(f"ckplus: no weights file {path} (from --weights {text})")
+    if not Path(a.data).is_file():
+        raise SystemExit(f"ckplus: no CK+ file {a.data} (give --data)")
 
 
 class Tee:
