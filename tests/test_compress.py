@@ -540,6 +540,10 @@ def test_training_against_four_bit_weights_saves_a_plain_state_dict_and_names_th
     q, scale = quantize(w)
     torch.testing.assert_close(q.float() * scale[:, None, None, None], w)
     assert "--four-bit-weights" in (out / "summary.txt").read_text()
+    # the per-epoch checkpoint of a run that dies before the end loads the same way, with the same values
+    last = torch.load(out / "last.pt")
+    assert last.keys() == state.keys()
+    torch.testing.assert_close(last["features.0.0.weight"], w)
 
 
 def test_the_onnx_runtime_engine_runs_an_int4_file_with_its_weights_folded_once(tmp_path):

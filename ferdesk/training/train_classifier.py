@@ -227,8 +227,8 @@ def fit(model, xtr, ytr, xva, yva, epochs: int, gen: torch.Generator, batch: int
         acc = evaluate(model, xva, yva) if xva is not None else None
         history.append({"epoch": epoch + 1, "loss": total.item() / (i + 1), "public_test_acc": acc, "elapsed_s": time.time() - t0})
         print(json.dumps(history[-1]), flush=True)
-        if checkpoint:
-            torch.save(model.state_dict(), checkpoint)
+        if checkpoint:  # plain keys even while training against 4-bit weights, so it loads like model.pt
+            torch.save(weight_quant.plain_state_dict(model), checkpoint)
     return history
 
 

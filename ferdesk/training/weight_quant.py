@@ -79,3 +79,14 @@ def bake(net: nn.Module) -> nn.Module:
         if parametrize.is_parametrized(m, "weight"):
             parametrize.remove_parametrizations(m, "weight", leave_parametrized=True)
     return net
+
+
+def plain_state_dict(net: nn.Module) -> dict[str, torch.Tensor]:
+    """The state dict ``bake`` would leave, without changing ``net`` (which goes on training): each
+    parametrised weight under its plain name with its 4-bit value, on the CPU. A network without 4-bit
+    weights gives its own state dict. What a checkpoint saved mid-run holds, so it loads like ``model.pt``."""
+    state = {name: value for name, value in net.state_dict().items() if ".parametrizations." not in name}
+    for name, m in net.named_modules():
+        if parametrize.is_parametrized(m, "weight"):
+            state[f"{name}.weight"] = m.weight.detach()
+    return {name: value.cpu() for name, value in state.items()}
