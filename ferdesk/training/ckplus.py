@@ -362,11 +362,9 @@ def cross_validate(a: argparse.Namespace) -> None:
     assert math.prod(hidden_modes) == a.hidden
     tt_ranks = [4, 4, 4]  # input-to-hidden and hidden-to-hidden
     members = a.weights or [DEFAULT_WEIGHTS]
-    try:
-        # the feature-map size of each member's architecture (C x 6 x 6): its heads' input size
-        map_sizes = [build(member(w, "fernet-s")[0]).feature_size * 36 for w in members]
-    except ValueError as exc:
-        raise SystemExit(f"ckplus: {exc}") from None
+    # the feature-map size of each member's architecture (C x 6 x 6): its heads' input size (check_inputs
+    # has already refused unknown architectures)
+    map_sizes = [build(member(w, "fernet-s")[0]).feature_size * 36 for w in members]
 
     def head_makers(n_in: int) -> dict:
         """The two recurrent heads for feature maps of ``n_in`` values (TT modes as even as can be:
