@@ -558,3 +558,48 @@ def test_the_onnx_runtime_engine_runs_an_int4_file_with_its_weights_folded_once(
     engine = OnnxRuntimeEngine(int4, threads=1, precision="int4")
     assert engine.precision == "int4"
     np.testing.assert_allclose(engine.run(x)[0], _run(int4, x)[0], atol=1e-6)
+
+
+def test_a_cropped_network_reads_only_the_centre_of_its_48x48_input_in_every_file_and_takes_the_full_ones_weights(tmp_path):
+    from ferdesk.training.nets import ARCHITECTURES, FerNet, load
+
+    full = _trained_looking("fernet-sm", 0)
+    cropped = build("fernet-sm-c40")
+    cropped.load_state_dict(full.state_dict())  # same weights: --init from the uncropped network
+    cropped.eval()
+    x = torch.rand(6, 1, 48, 48, generator=torch.Generator().manual_seed(3))
+    border = x.clone()
+    border[..., :4, :], border[..., -4:, :], border[..., :, :4], border[..., :, -4:] = 0, 1, 0, 1
+    centre = x.clone()
+    centre[..., 20:28, 20:28] = 1 - centre[..., 20:28, 20:28]
+    with torch.no_grad():
+        np.testing.assert_array_equal(cropped(border).numpy(), cropped(x).numpy())
+        assert not np.allclose(cropped(centre).numpy(), cropped(x).numpy(), atol=1e-3)
+        assert not np.allclose(full(border).numpy(), full(x).numpy(), atol=1e-3)
+        np.testing.assert_allclose(cropped(x).numpy(), full(x[..., 4:44, 4:44]).numpy(), atol=1e-5)
+
+    fp32, int8 = tmp_path / "c40.onnx", tmp_path / "c40-int8.onnx"
+    export_onnx(WithSoftmax([cropped]).eval(), fp32)
+    images = np.random.default_rng(0).integers(0, 256, (32, 48, 48), dtype=np.uint8)
+    make_int8(fp32, int8, InputSpec.from_dict(INPUT_SPEC), images)
+    for path in (fp32, int8):
+        shape = [d.dim_value for d in onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim[1:]]
+        assert shape == [1, 48, 48]  # the catalog's input spec is unchanged
+        a, b = _run(path, x.numpy())[0], _run(path, border.numpy())[0]
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    with torch.no_grad():
+        np.testing.assert_allclose(load("fernet-sm-c40", fp32)(x).numpy(), cropped(x).numpy(), atol=1e-4)
+
+    macs = {}
+    for arch in ("fernet-sm", "fernet-sm-c40"):
+        net, count = build(arch).eval(), [0]
+        hooks = [m.register_forward_hook(lambda m, i, o: count.__setitem__(0, count[0] + o.numel() * m.weight[0].numel()))
+                 for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+        net(torch.zeros(1, 1, 48, 48))
+        macs[arch] = count[0]
+        for h in hooks:
+            h.remove()
+    assert macs["fernet-sm-c40"] / macs["fernet-sm"] == pytest.approx((40 / 48) ** 2, rel=0.01)
+    assert ARCHITECTURES["fernet-sm-c40"]["widths"] == ARCHITECTURES["fernet-sm"]["widths"]
+    with pytest.raises(ValueError, match="crop 42"):
+        FerNet(crop=42)

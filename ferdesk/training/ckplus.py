@@ -85,7 +85,7 @@ def features(net: nn.Module, frames: np.ndarray, batch: int = 1024) -> tuple[tor
     (C = 128 for fernet-s)."""
     net.eval()
     x = torch.from_numpy(frames.reshape(-1, 1, 48, 48)).float().div(255)
-    maps = torch.cat([net.features((x[i:i + batch] - net.mean) / net.std) for i in range(0, len(x), batch)])  # (S*3, 128, 6, 6)
+    maps = torch.cat([net.features(net.normalised(x[i:i + batch])) for i in range(0, len(x), batch)])  # (S*3, 128, 6, 6)
     pooled = maps.mean(dim=(2, 3))
     logits = net.head[-1](pooled)
     s = frames.shape[0]

@@ -145,7 +145,9 @@ def main(argv=None) -> None:
         shutil.copy(a.summary, out / "training_summary.txt")
     entry = {
         "name": a.name, "task": "classifier",
-        "description": f"{arch_text}: ResNet-9-like CNN on 48x48 grayscale faces, trained on FER2013 Training by ferdesk.training"
+        "description": f"{arch_text}: ResNet-9-like CNN on 48x48 grayscale faces"
+                       + "".join(sorted({f" (reading their central {n.crop}x{n.crop})" for n in nets if n.crop}))
+                       + ", trained on FER2013 Training by ferdesk.training"
                        + (f", mean of {len(nets)} networks ({what}) trained with different seeds" if len(nets) > 1 else "")
                        + (", averaged with the mirror image (test-time flip)." if a.flip else "."),
         "architecture": archs[0] if len(nets) == 1 else f"ensemble of {what}",
