@@ -36,18 +36,20 @@ def formats() -> dict[str, dict]:
     }
 
 
+def median_ms(engine, x: np.ndarray, runs: int) -> float:
+    """One round: the median time of ``runs`` calls on ``x``, in ms."""
+    lat = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        engine.run(x)
+        lat.append(time.perf_counter() - t)
+    return float(np.median(lat) * 1e3)
+
+
 def p50_ms(engine, x: np.ndarray, runs: int) -> float:
     for _ in range(runs):
         engine.run(x)
-    rounds = []
-    for _ in range(3):
-        lat = []
-        for _ in range(runs):
-            t = time.perf_counter()
-            engine.run(x)
-            lat.append(time.perf_counter() - t)
-        rounds.append(np.median(lat) * 1e3)
-    return float(min(rounds))
+    return min(median_ms(engine, x, runs) for _ in range(3))
 
 
 def accuracy(engine, x: np.ndarray, y: np.ndarray) -> float:

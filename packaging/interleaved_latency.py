@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "packaging"))  # int8_formats: the timing round
 
 
 def main(argv=None) -> int:
     from ferdesk.engines.onnxruntime_engine import OnnxRuntimeEngine
+    from int8_formats import median_ms
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("files", nargs="+", type=Path)
@@ -40,12 +41,7 @@ def main(argv=None) -> int:
         for engine, rounds in zip(engines, medians):
             for _ in range(50):
                 engine.run(x)
-            lat = []
-            for _ in range(a.runs):
-                t = time.perf_counter()
-                engine.run(x)
-                lat.append(time.perf_counter() - t)
-            rounds.append(np.median(lat) * 1e3)
+            rounds.append(median_ms(engine, x, a.runs))
     print("| file | ms per face (median of rounds) | fastest round | slowest round |")
     print("|---|---|---|---|")
     for f, rounds in zip(a.files, medians):

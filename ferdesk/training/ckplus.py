@@ -362,9 +362,10 @@ def cross_validate(a: argparse.Namespace) -> None:
     assert math.prod(hidden_modes) == a.hidden
     tt_ranks = [4, 4, 4]  # input-to-hidden and hidden-to-hidden
     members = a.weights or [DEFAULT_WEIGHTS]
-    # the feature-map size of each member's architecture (C x 6 x 6): its heads' input size (check_inputs
-    # has already refused unknown architectures)
-    map_sizes = [build(member(w, "fernet-s")[0]).feature_size * 36 for w in members]
+    # the feature-map size of each member's architecture (C x 6 x 6 on a full face): its heads' input size
+    # (check_inputs has already refused unknown architectures)
+    map_shapes = [build(member(w, "fernet-s")[0]).map_shape for w in members]
+    map_sizes = [math.prod(shape) for shape in map_shapes]
 
     def head_makers(n_in: int) -> dict:
         """The two recurrent heads for feature maps of ``n_in`` values (TT modes as even as can be:
@@ -474,7 +475,7 @@ def cross_validate(a: argparse.Namespace) -> None:
         entry.setdefault("metrics", {})["ckplus"] = {
             "protocol": f"{len(labels)} sequences x 3 onset-to-apex frames, {a.folds}-fold subject-independent CV "
                         f"(seed {a.seed}), {n_classes} classes; CNN ({', '.join(members)}) {how}; the recurrent heads read "
-                        f"{' / '.join(f'{n // 36}x6x6' for n in sizes)} feature maps (hidden {a.hidden}, TT modes "
+                        f"{' / '.join('x'.join(map(str, shape)) for shape in dict.fromkeys(map_shapes))} feature maps (hidden {a.hidden}, TT modes "
                         f"{' / '.join('x'.join(map(str, t.x2h.in_modes)) for t in tts)} -> {'x'.join(map(str, hidden_modes))}, "
                         f"ranks {'x'.join(map(str, tt_ranks))})",
             **{name: {"mean_accuracy": round(float(np.mean(v)), 4), "std": round(float(np.std(v)), 4)} for name, v in accs.items()},

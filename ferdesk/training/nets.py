@@ -83,6 +83,12 @@ class FerNet(nn.Module):
     def feature_size(self) -> int:
         return self.head[-1].in_features
 
+    @property
+    def map_shape(self) -> tuple[int, int, int]:
+        """The last feature map's (C, side, side): side 6 for the full 48x48 face, 5 for a 40x40 crop."""
+        side = (self.crop or 48) // 8
+        return self.feature_size, side, side
+
 
 ARCHITECTURES = {
     "fernet-s": dict(widths=(24, 32, 64, 128)),
