@@ -167,3 +167,14 @@ def test_bench_measures_each_pair(tmp_path):
     assert r.returncode == 0, r.stderr
     (row,) = json.loads(r.stdout)
     assert row["latency_ms_p50"] > 0 and row["throughput_faces_s"] > 0 and row["peak_rss_mb"] > 10
+
+
+def test_bench_rounds_give_the_median_of_each_pairs_rounds():
+    model = Catalog.load().default("classifier").name
+    r = run_cli("bench", "--model", model, "--backend", "onnxruntime", "--runs", "10", "--rounds", "3", "--json")
+    assert r.returncode == 0, r.stderr
+    (row,) = json.loads(r.stdout)
+    rounds = row["latency_ms_p50_rounds"]
+    assert row["rounds"] == 3 and len(rounds) == 3 and all(v > 0 for v in rounds)
+    assert row["latency_ms_p50"] == pytest.approx(float(np.median(rounds)))
+    _assert_one_line_error(run_cli("bench", "--model", model, "--rounds", "0"), "--rounds must be at least 1")

@@ -1,7 +1,10 @@
 """``ferdesk bench``: per classifier x backend, latency per face, throughput and peak RSS;
 per temporal model, its cost per track per frame (a full window, one track and a batch of tracks).
 
-Each pair runs in its own process so that peak RSS belongs to that pair alone.
+Each pair runs in its own process so that peak RSS belongs to that pair alone. With ``--rounds N`` the
+whole sweep runs N times, pair after pair, and each figure is the median over the rounds: on a shared
+machine a busy moment then lands on every pair instead of on one (single sweeps differed by a third
+between runs here).
 """
 from __future__ import annotations
 
@@ -22,6 +25,8 @@ def add_arguments(p) -> None:
     p.add_argument("--runs", type=int, default=300, help="timed single-face runs per pair")
     p.add_argument("--batch", type=int, default=8, help="batch size for the throughput figure")
     p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1: the per-face budget)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="repeat the sweep; each pair's figures are the medians over the rounds (default 1)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--worker", nargs=2, metavar=("MODEL", "BACKEND"), help="internal: measure one pair in this process")
 
@@ -85,6 +90,19 @@ def measure_temporal(model: str, runs: int, batch: int, threads: int) -> dict:
             "throughput_faces_s": batch * len(many) / (sum(many) / 1e3), "batch": batch, "peak_rss_mb": peak_rss_mb()}
 
 
+def median_of_rounds(results: list[dict]) -> dict:
+    """One row from the rounds of one pair: the median of each timing, the largest peak RSS, and every
+    round's p50 (``latency_ms_p50_rounds``) to show the spread."""
+    row = dict(results[0])
+    timings = ("latency_ms_p50", "latency_ms_p95", "throughput_faces_s", "per_track_ms_p50_batch")
+    for key in (k for k in timings if k in row):
+        row[key] = float(np.median([r[key] for r in results]))
+    row["peak_rss_mb"] = max(r["peak_rss_mb"] for r in results)
+    row["rounds"] = len(results)
+    row["latency_ms_p50_rounds"] = [r["latency_ms_p50"] for r in results]
+    return row
+
+
 def main(a) -> int:
     if a.worker:
         model, backend = a.worker
@@ -92,25 +110,35 @@ def main(a) -> int:
                   else measure(model, backend, a.runs, a.batch, a.threads))
         print(json.dumps(result))
         return 0
+    if a.rounds < 1:
+        print("error: --rounds must be at least 1", file=sys.stderr)
+        return 2
     catalog = Catalog.load()
-    rows = []
     pairs = [(spec, backend, info) for spec in catalog.by_task("classifier") for backend, info in model_backends(spec).items()]
     pairs += [(spec, "temporal", {"available": True}) for spec in catalog.by_task("temporal")]
-    for spec, backend, info in pairs:
-        if a.model and spec.name not in a.model:
-            continue
-        if a.backend and backend not in a.backend and not (backend == "temporal" and "onnxruntime" in a.backend):
-            continue
+    pairs = [(spec, backend, info) for spec, backend, info in pairs
+             if (not a.model or spec.name in a.model)
+             and (not a.backend or backend in a.backend or (backend == "temporal" and "onnxruntime" in a.backend))]
+    measured: list[list[dict]] = [[] for _ in pairs]
+    for _ in range(a.rounds):
+        for k, (spec, backend, info) in enumerate(pairs):
+            if not info["available"] or (measured[k] and "error" in measured[k][-1]):
+                continue
+            cmd = [sys.executable, "-m", "ferdesk", "bench", "--worker", spec.name, backend,
+                   "--runs", str(a.runs), "--batch", str(a.batch), "--threads", str(a.threads)]
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            if out.returncode != 0:
+                measured[k].append({"error": (out.stderr.strip().splitlines() or ["failed"])[-1]})
+                continue
+            measured[k].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    rows = []
+    for (spec, backend, info), results in zip(pairs, measured):
         if not info["available"]:
             rows.append({"model": spec.name, "backend": backend, "skipped": info["reason"]})
-            continue
-        cmd = [sys.executable, "-m", "ferdesk", "bench", "--worker", spec.name, backend,
-               "--runs", str(a.runs), "--batch", str(a.batch), "--threads", str(a.threads)]
-        out = subprocess.run(cmd, capture_output=True, text=True)
-        if out.returncode != 0:
-            rows.append({"model": spec.name, "backend": backend, "error": (out.stderr.strip().splitlines() or ["failed"])[-1]})
-            continue
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        elif "error" in results[-1]:
+            rows.append({"model": spec.name, "backend": backend, "error": results[-1]["error"]})
+        else:
+            rows.append(median_of_rounds(results))
     if a.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -122,5 +150,7 @@ def main(a) -> int:
         print(f"{r['model']:<18} {r['backend']:<12} {r['file']:<34} {r['size_bytes'] / 1024:7.1f} {r['latency_ms_p50']:7.3f} "
               f"{r['latency_ms_p95']:7.3f} {r['throughput_faces_s']:8.0f} {r['peak_rss_mb']:7.1f}"
               + (f"  (temporal, per track per frame; {r['per_track_ms_p50_batch']:.3f} ms/track in a batch of {r['batch']})"
-                 if r.get("task") == "temporal" else ""))
+                 if r.get("task") == "temporal" else "")
+              + (f"  (p50 over {r['rounds']} rounds: {min(r['latency_ms_p50_rounds']):.3f} to "
+                 f"{max(r['latency_ms_p50_rounds']):.3f})" if r["rounds"] > 1 else ""))
     return 0
