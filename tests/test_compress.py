@@ -305,14 +305,19 @@ def test_int8_input_quantisation_puts_every_pixel_on_an_integer_whatever_the_cal
     np.testing.assert_array_equal(by_division[0], by_product[0])
 
 
-def test_ensemble_members_are_read_out_of_the_onnx_file_with_their_own_parameter_counts(tmp_path):
+def _packaging_script(name: str):
+    """A script of packaging/ (not a package) imported as a module."""
     import importlib.util
     from pathlib import Path
 
-    spec = importlib.util.spec_from_file_location(
-        "ensemble_members", Path(__file__).resolve().parent.parent / "packaging" / "ensemble_members.py")
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent.parent / "packaging" / f"{name}.py")
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
+    return tool
+
+
+def test_ensemble_members_are_read_out_of_the_onnx_file_with_their_own_parameter_counts(tmp_path):
+    tool = _packaging_script("ensemble_members")
     torch.manual_seed(0)
     nets = [build("fernet-t").eval(), build("fernet-s").eval()]
     path = tmp_path / "pair.onnx"
@@ -603,3 +608,27 @@ def test_a_cropped_network_reads_only_the_centre_of_its_48x48_input_in_every_fil
     assert ARCHITECTURES["fernet-sm-c40"]["widths"] == ARCHITECTURES["fernet-sm"]["widths"]
     with pytest.raises(ValueError, match="crop 42"):
         FerNet(crop=42)
+
+
+def test_widening_the_one_channel_first_convolution_to_four_channels_changes_no_output(tmp_path):
+    tool = _packaging_script("int8_formats")
+    torch.manual_seed(0)
+    src = tmp_path / "pair.onnx"
+    export_onnx(WithSoftmax([build("fernet-t").eval(), build("fernet-t").eval()]).eval(), src)
+    model = onnx.load(str(src))
+    firsts = tool.single_channel_convs(model)
+    assert len(firsts) == 2  # one per member
+    inputs = {n.input[0] for n in model.graph.node if n.name in firsts}
+    wide = tmp_path / "wide.onnx"
+    onnx.save(tool.widen_single_channel_convs(model), str(wide))
+    widened = onnx.load(str(wide))
+    assert tool.single_channel_convs(widened) == []
+    assert sum(n.op_type == "Pad" for n in widened.graph.node) == len(inputs)  # one Pad per distinct input
+    x = np.random.default_rng(0).random((3, 1, 48, 48), dtype=np.float32)
+    for a, b in zip(_run(src, x), _run(wide, x)):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    images = np.random.default_rng(1).integers(0, 256, (32, 48, 48), dtype=np.uint8)
+    make_int8(wide, tmp_path / "wide-int8.onnx", InputSpec.from_dict(INPUT_SPEC), images)
+    make_int8(src, tmp_path / "int8.onnx", InputSpec.from_dict(INPUT_SPEC), images)
+    p_wide, p = _run(tmp_path / "wide-int8.onnx", x)[0], _run(tmp_path / "int8.onnx", x)[0]
+    assert np.abs(p_wide - p).max() < 0.05  # same network; only rounding differs between the two INT8 files

@@ -15,6 +15,23 @@ PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CP
 WEIGHT_ONLY_PRECISIONS = ("int4",)
 
 
+def session_options(threads: int, precision: str = "fp32"):
+    """The session settings the engine runs every file with (``packaging/layer_profile.py`` profiles with them)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    if precision in WEIGHT_ONLY_PRECISIONS:
+        # 4-bit weights computed in float: without this, ONNX Runtime keeps each DequantizeLinear (left for
+        # QDQ fusion) and unpacks the weights on every run, twice the time; with it they fold once at load
+        opts.add_session_config_entry("session.disable_quant_qdq", "1")
+    return opts
+
+
 @engines.register("onnxruntime")
 class OnnxRuntimeEngine(Engine):
     formats = ("onnx",)
@@ -32,16 +49,7 @@ class OnnxRuntimeEngine(Engine):
         super().__init__(model_path, threads, precision)
         import onnxruntime as ort
 
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3
-        if precision in WEIGHT_ONLY_PRECISIONS:
-            # 4-bit weights computed in float: without this, ONNX Runtime keeps each DequantizeLinear (left for
-            # QDQ fusion) and unpacks the weights on every run, twice the time; with it they fold once at load
-            opts.add_session_config_entry("session.disable_quant_qdq", "1")
+        opts = session_options(threads, precision)
         present = set(ort.get_available_providers())
         wanted = providers or PREFERRED_PROVIDERS
         self._providers = [p for p in wanted if p in present] or ["CPUExecutionProvider"]

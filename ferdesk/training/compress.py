@@ -128,7 +128,8 @@ def align_input_grid(model: onnx.ModelProto) -> list[float]:
 
 def make_int8(src, dst, spec: InputSpec, images: np.ndarray, **options) -> None:
     """Static INT8 with the settings the zoo ships (below); ``options`` override ``quantize_static``'s
-    arguments, for comparing other formats (``packaging/int8_formats.py``)."""
+    arguments, for comparing other formats (``packaging/int8_formats.py``), except ``nodes_to_exclude``,
+    which adds to the nodes kept in float."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -153,6 +154,7 @@ def make_int8(src, dst, spec: InputSpec, images: np.ndarray, **options) -> None:
                     # UINT8 x INT8 pairs with vpmaddubsw, whose 16-bit sums saturate on full-range weights;
                     # measured on fernet-t-kd2-flip: 57.90% with 8-bit weights, 66.26% with 7-bit (FP32 66.51%)
                     reduce_range=True)
+    keep_float += list(options.pop("nodes_to_exclude", []))
     quantize_static(str(pre), str(dst), _Calibration(images, spec, name), nodes_to_exclude=keep_float,
                     **{**settings, **options})
     pre.unlink()
