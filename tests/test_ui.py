@@ -194,3 +194,45 @@ def test_end_of_a_video_is_said_in_the_window(qtbot, clip):
     qtbot.waitUntil(lambda: w.frames_shown >= 1, timeout=30000)
     assert "end of video" in w.video.message and not w.errors
     w.shutdown()
+
+
+def test_cyclic_garbage_is_freed_in_the_ui_thread_not_in_a_worker(qtbot):
+    import gc
+    import threading
+
+    from ferdesk.ui.ui_thread_gc import UiThreadGarbageCollector
+
+    freed_in: list[str] = []
+
+    class Cycle:
+        def __del__(self):
+            freed_in.append(threading.current_thread().name)
+
+    def make_cycles():
+        for _ in range(5000):  # several times the youngest generation's threshold
+            c = Cycle()
+            c.me = c
+
+    assert gc.isenabled()
+    collector = UiThreadGarbageCollector(interval_ms=10)
+    collector.start()
+    assert not gc.isenabled()
+    worker = threading.Thread(target=make_cycles, name="worker")
+    worker.start()
+    worker.join()
+    assert freed_in == []  # with automatic collection on, the worker would have freed most of them
+    qtbot.waitUntil(lambda: len(freed_in) == 5000, timeout=5000)
+    assert set(freed_in) == {threading.main_thread().name}
+    collector.stop()
+    assert gc.isenabled()
+
+
+def test_the_window_turns_automatic_collection_off_while_its_threads_run(qtbot):
+    import gc
+
+    w = MainWindow(source="demo")
+    qtbot.addWidget(w)
+    assert not gc.isenabled()
+    qtbot.waitUntil(lambda: w.stack_info is not None, timeout=20000)
+    w.shutdown()
+    assert gc.isenabled()

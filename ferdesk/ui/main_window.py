@@ -19,6 +19,7 @@ from ferdesk.settings import Settings
 from ferdesk.ui.perf_charts import PerfCharts
 from ferdesk.ui.stall import StallMonitor
 from ferdesk.ui.timeline import EmotionTimeline
+from ferdesk.ui.ui_thread_gc import UiThreadGarbageCollector
 from ferdesk.ui.prob_panel import ProbabilityPanel
 from ferdesk.ui.sessions_panel import SessionsPanel
 from ferdesk.ui.video_view import VideoView
@@ -99,6 +100,9 @@ class MainWindow(QMainWindow):
         self.sessions.hide()
         self._build_menus()
         self._restore_layout()
+        # cyclic garbage holding Qt objects must not be freed in a worker thread (ui_thread_gc.py)
+        self._collector = UiThreadGarbageCollector(parent=self)
+        self._collector.start()
         self._inference_thread.start()
         self.open_source(source)
         if record is not None:
@@ -385,3 +389,5 @@ class MainWindow(QMainWindow):
         self.inference.stop()
         self._inference_thread.quit()
         self._inference_thread.wait(5000)
+        if self._inference_thread.isFinished() and (self._capture_thread is None or self._capture_thread.isFinished()):
+            self._collector.stop()
