@@ -1,7 +1,7 @@
 """Write docs/models.md: every classifier's size, parameters, PublicTest accuracy and latency per
 backend, with deltas against its FP32 parent.
 
-usage: python packaging/model_table.py [--runs 300] [--rounds 3] [--latency-from docs/models-latency.json]
+usage: python packaging/model_table.py [--runs 300] [--rounds 3] [--latency-from docs/models-latency.json] [--out docs/models.md]
 
 Accuracy comes from the catalog (written by packaging/measure_models.py); latency from
 ``ferdesk bench --json --threads 1 --rounds 3`` run here and now (each pair in its own process, the
@@ -85,6 +85,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--latency-from", type=Path, metavar="JSON",
                     help="reuse the timings stored by an earlier run (docs/models-latency.json) instead of timing here")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "models.md")
     a = ap.parse_args(argv)
     if a.latency_from:
         try:
@@ -158,8 +159,8 @@ def main(argv=None) -> int:
         "the median over sweeps damps that, but compare rows of one run (the deltas above are within one run).",
         "",
     ])
-    (ROOT / "docs").mkdir(exist_ok=True)
-    (ROOT / "docs" / "models.md").write_text(text)
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(text)
     print(text)
     return 0
 
