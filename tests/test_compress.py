@@ -176,6 +176,51 @@ def test_training_without_public_test_then_score_only_fills_in_the_figure(tmp_pa
     assert summary.startswith("arch=fernet-t") and "command:" in summary
 
 
+def test_a_killed_run_resumed_with_its_own_flags_ends_with_the_uninterrupted_runs_model(tmp_path, monkeypatch):
+    from ferdesk.training import train_classifier
+    from ferdesk.training.train_classifier import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    _write_split(data / "fer2013_training.npz", 96, 0)
+    _write_split(data / "fer2013_publictest.npz", 40, 1)
+    teacher = tmp_path / "teacher.pt"
+    torch.save(build("fernet-t").state_dict(), teacher)
+    flags = ["--arch", "fernet-t", "--epochs", "3", "--batch", "32", "--threads", "1", "--mixup", "0.4",
+             "--teacher", f"fernet-t={teacher}", "--kd-online", "--data", str(data)]
+    main(flags + ["--out", str(tmp_path / "whole")])
+
+    save, saved = train_classifier._save_atomically, []
+
+    def save_then_die_after_the_first_epochs_state(obj, path):
+        save(obj, path)
+        saved.append(path.name)
+        if path.name == "run-state.pt":
+            raise KeyboardInterrupt  # the process is killed between epochs 1 and 2
+
+    monkeypatch.setattr(train_classifier, "_save_atomically", save_then_die_after_the_first_epochs_state)
+    with pytest.raises(KeyboardInterrupt):
+        main(flags + ["--out", str(tmp_path / "killed")])
+    monkeypatch.setattr(train_classifier, "_save_atomically", save)
+    assert saved == ["last.pt", "run-state.pt"] and not (tmp_path / "killed" / "model.pt").exists()
+
+    with pytest.raises(SystemExit, match="trained with epochs=3, not 4"):
+        main(flags[:3] + ["4"] + flags[4:] + ["--out", str(tmp_path / "killed"), "--resume"])
+    with pytest.raises(SystemExit, match="no run state"):
+        main(flags + ["--out", str(tmp_path / "never-ran"), "--resume"])
+
+    main(flags + ["--out", str(tmp_path / "killed"), "--resume"])
+    whole, resumed = torch.load(tmp_path / "whole" / "model.pt"), torch.load(tmp_path / "killed" / "model.pt")
+    assert whole.keys() == resumed.keys()
+    for k in whole:
+        torch.testing.assert_close(resumed[k], whole[k], rtol=0, atol=0, msg=k)
+    history = json.loads((tmp_path / "killed" / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert [h["public_test_acc"] for h in history] == [
+        h["public_test_acc"] for h in json.loads((tmp_path / "whole" / "history.json").read_text())]
+    assert "resumed" in (tmp_path / "killed" / "summary.txt").read_text()
+
+
 def test_fernet_sm_sits_between_s_and_m_and_its_int8_file_fits_the_balanced_tier():
     params = {a: sum(p.numel() for p in build(a).parameters()) for a in ("fernet-s", "fernet-sm", "fernet-m")}
     assert params["fernet-s"] < params["fernet-sm"] < params["fernet-m"]

@@ -28,7 +28,9 @@ faces on the training device and augments each batch there from a generator seed
 (still reproducible, but other batches than the CPU's): on a GPU the small networks here are
 otherwise starved by the CPU-side augmentation.
 
-Writes ``model.pt`` (state dict, not committed), ``history.json`` and ``summary.txt``.
+Writes ``model.pt`` (state dict, not committed), ``history.json`` and ``summary.txt``; after every
+epoch ``last.pt`` (the weights so far) and ``run-state.pt`` (all a killed run needs to go on: the same
+command with ``--resume`` continues after the last finished epoch and ends with the same model).
 Seeded: the same command gives the same model on the same machine and library versions.
 """
 from __future__ import annotations
@@ -167,11 +169,17 @@ def parse_teacher(text: str) -> tuple[str, Path]:
 def fit(model, xtr, ytr, xva, yva, epochs: int, gen: torch.Generator, batch: int = 128, lr: float = 0.1,
         label_smoothing: float = 0.1, warmup: float = 0.15, checkpoint: Path | None = None,
         distillation: Distillation | None = None, amp: str = "off", mixup: float = 0.0,
-        augment_on: str = "cpu") -> list[dict]:
+        augment_on: str = "cpu", run_state: Path | None = None, run_flags: dict | None = None,
+        resume: bool = False) -> list[dict]:
     """SGD + Nesterov with a one-cycle schedule on augmented batches; PublicTest accuracy after each
     epoch (reported, never used to pick a model). Trains where ``model`` lives (CPU or GPU); batches
     are augmented on the CPU from ``gen``, or with ``augment_on="device"`` where the model lives, from
-    a generator there seeded from ``gen``. Returns the per-epoch history."""
+    a generator there seeded from ``gen``. Returns the per-epoch history.
+
+    After each epoch ``checkpoint`` gets the network's weights and ``run_state`` everything the run
+    needs to go on (weights, optimizer, schedule, random generators, history and ``run_flags``);
+    ``resume=True`` picks the run up from ``run_state`` after its last finished epoch, so a killed run
+    ends with the same model as an uninterrupted one."""
     device = next(model.parameters()).device
     source, labels, aug_gen = xtr, ytr, gen
     bank = distillation.bank if distillation is not None else None
@@ -183,8 +191,13 @@ def fit(model, xtr, ytr, xva, yva, epochs: int, gen: torch.Generator, batch: int
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
     steps = epochs * (len(xtr) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=warmup)
-    history, t0 = [], time.time()
-    for epoch in range(epochs):
+    history, first_epoch = [], 0
+    if resume:
+        history = restore_run(run_state, model, opt, sched, gen, aug_gen, run_flags)
+        first_epoch = len(history)
+        print(f"resuming after epoch {first_epoch} of {epochs} from {run_state}", flush=True)
+    t0 = time.time() - (history[-1]["elapsed_s"] if history else 0.0)
+    for epoch in range(first_epoch, epochs):
         model.train()
         perm = torch.randperm(len(xtr), generator=gen)
         order = perm.to(source.device)
@@ -228,8 +241,50 @@ def fit(model, xtr, ytr, xva, yva, epochs: int, gen: torch.Generator, batch: int
         history.append({"epoch": epoch + 1, "loss": total.item() / (i + 1), "public_test_acc": acc, "elapsed_s": time.time() - t0})
         print(json.dumps(history[-1]), flush=True)
         if checkpoint:  # plain keys even while training against 4-bit weights, so it loads like model.pt
-            torch.save(weight_quant.plain_state_dict(model), checkpoint)
+            _save_atomically(weight_quant.plain_state_dict(model), checkpoint)
+        if run_state:
+            _save_atomically({"model": model.state_dict(), "optimizer": opt.state_dict(), "schedule": sched.state_dict(),
+                              "generator": gen.get_state(), "augment_generator": aug_gen.get_state(),
+                              "torch_rng": torch.get_rng_state(), "history": history, "flags": run_flags or {}},
+                             run_state)
     return history
+
+
+def _save_atomically(obj, path: Path) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then rename it: a run killed while saving
+    leaves the previous file whole."""
+    partial = path.with_name(path.name + ".partial")
+    torch.save(obj, partial)
+    partial.replace(path)
+
+
+class ResumeError(ValueError):
+    """The run state cannot continue this run (missing, unreadable, or made with other flags)."""
+
+
+def restore_run(path: Path, model, opt, sched, gen: torch.Generator, aug_gen: torch.Generator,
+                flags: dict | None) -> list[dict]:
+    """Load the run state that ``fit`` saved at ``path`` into the given objects; its history."""
+    if not path.is_file():
+        raise ResumeError(f"--resume: no run state at {path} (runs made before --resume existed keep only last.pt)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # a truncated or foreign file
+        raise ResumeError(f"--resume: cannot read the run state {path}: {e}") from None
+    saved = state.get("flags", {})
+    changed = sorted(k for k in set(saved) | set(flags or {}) if saved.get(k) != (flags or {}).get(k))
+    if changed:
+        k = changed[0]
+        raise ResumeError(f"--resume: {path} was trained with {k}={saved.get(k)!r}, not {(flags or {}).get(k)!r}; "
+                          "resume with the run's own flags")
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["schedule"])
+    gen.set_state(state["generator"])
+    if aug_gen is not gen:
+        aug_gen.set_state(state["augment_generator"])
+    torch.set_rng_state(state["torch_rng"])
+    return state["history"]
 
 
 def public_test_line(history: list[dict]) -> str:
@@ -303,6 +358,9 @@ def main(argv=None) -> None:
     ap.add_argument("--score-only", action="store_true",
                     help="train nothing: score OUT/model.pt on PublicTest and write the figure into OUT/summary.txt "
                          "(for runs trained where --data had no fer2013_publictest.npz)")
+    ap.add_argument("--resume", action="store_true",
+                    help="go on with the run in OUT after its last finished epoch (from OUT/run-state.pt, saved every "
+                         "epoch); give the run's own flags: the result is the model the uninterrupted run makes")
     a = ap.parse_args(argv)
     if a.score_only:
         score_only(a.arch, a.out, a.data / "fer2013_publictest.npz", a.threads)
@@ -324,7 +382,11 @@ def main(argv=None) -> None:
         print(f"no {public_test}: PublicTest is not evaluated during training (score later with --score-only)", flush=True)
     device = pick_device(a.device)
     a.amp = usable_amp(a.amp, device)
-    model = build(a.arch) if a.init is None else initial_network(a.arch, a.init, xtr, a.seed)
+    run_state = a.out / "run-state.pt"
+    if a.resume and not run_state.is_file():
+        raise SystemExit(f"--resume: no run state at {run_state} (runs made before --resume existed keep only last.pt)")
+    # a resumed run loads its weights from the run state, so its --init file need not be there any more
+    model = build(a.arch) if a.init is None or a.resume else initial_network(a.arch, a.init, xtr, a.seed)
     if a.four_bit_weights:
         weight_quant.attach(model)
     model = model.to(device, memory_format=torch.channels_last)
@@ -345,9 +407,13 @@ def main(argv=None) -> None:
         agree = (targets.argmax(1) == ytr).float().mean().item()
         print(f"teacher targets ready in {time.time() - t0:.0f}s; teacher agrees with the Training labels on {agree:.4f}", flush=True)
         distillation = Distillation(targets, a.kd_alpha, a.kd_temperature)
-    history = fit(model, xtr, ytr, xva, yva, a.epochs, gen, batch=a.batch, lr=a.lr, label_smoothing=a.label_smoothing,
-                  checkpoint=a.out / "last.pt", distillation=distillation, amp=a.amp, mixup=a.mixup,
-                  augment_on=a.augment_on)
+    try:
+        history = fit(model, xtr, ytr, xva, yva, a.epochs, gen, batch=a.batch, lr=a.lr,
+                      label_smoothing=a.label_smoothing, checkpoint=a.out / "last.pt", distillation=distillation,
+                      amp=a.amp, mixup=a.mixup, augment_on=a.augment_on, run_state=run_state,
+                      run_flags=run_flags(a), resume=a.resume)
+    except ResumeError as e:
+        raise SystemExit(str(e)) from None
     if a.four_bit_weights:
         weight_quant.bake(model)
     torch.save({k: v.cpu() for k, v in model.state_dict().items()}, a.out / "model.pt")
@@ -357,7 +423,7 @@ def main(argv=None) -> None:
         f"arch={a.arch} params={params} epochs={a.epochs} batch={a.batch} lr={a.lr} "
         f"label_smoothing={a.label_smoothing} seed={a.seed}\n"
         + public_test_line(history) + "\n"
-        f"train time={time.time() - t0:.0f}s device={device.type}"
+        f"train time={history[-1]['elapsed_s'] if a.resume else time.time() - t0:.0f}s device={device.type}"
         + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else f" threads={a.threads}") + "\n"
         f"command: python -m ferdesk.training.train_classifier --arch {a.arch} --epochs {a.epochs} --seed {a.seed}"
         + (f" --batch {a.batch}" if a.batch != 128 else "") + (f" --lr {a.lr}" if a.lr != 0.1 else "")
@@ -371,7 +437,17 @@ def main(argv=None) -> None:
            f"--kd-temperature {a.kd_temperature}" if a.teacher_model else "")
         + (" --kd-online" if a.kd_online else "")
         + f" --out {a.out}\n"
+        + ("(resumed with --resume after an interruption: train time counts the epochs only)\n" if a.resume else "")
     )
+
+
+def run_flags(a: argparse.Namespace) -> dict:
+    """The flags that shape a run's model, as plain values: a resumed run must be given the same ones."""
+    keep = ("arch", "epochs", "batch", "lr", "label_smoothing", "seed", "amp", "kd_alpha", "kd_temperature",
+            "kd_online", "init", "teacher_model", "kd_views", "four_bit_weights", "mixup", "augment_on")
+    flags = {k: getattr(a, k) for k in keep}
+    flags["teacher"] = [f"{arch}={weights}" for arch, weights in a.teacher]
+    return flags
 
 
 if __name__ == "__main__":
