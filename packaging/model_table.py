@@ -6,7 +6,7 @@ usage: python packaging/model_table.py [--runs 300] [--rounds 3] [--latency-from
 Accuracy comes from the catalog (written by packaging/measure_models.py); latency from
 ``ferdesk bench --json --threads 1 --rounds 3`` run here and now (each pair in its own process, the
 whole sweep three times, each figure the median of the three). The timings, with the CPU they were
-taken on, are kept in docs/models-latency.json. ``--latency-from`` rebuilds the table from such a file
+taken on, are kept beside the table (docs/models-latency.json for docs/models.md). ``--latency-from`` rebuilds the table from such a file
 instead of timing again: for new accuracy figures of files whose graphs are unchanged (weights
 retrained in the same architecture and quantised the same way), when this machine is not the one the
 table was timed on. Models the file does not hold get no latency.
@@ -24,7 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from ferdesk.catalog import Catalog  # noqa: E402
 
-LATENCY_PATH = ROOT / "docs" / "models-latency.json"
+
+
+def timings_path(table: Path) -> Path:
+    """Where a timed run keeps its timings: beside the table (docs/models.md -> docs/models-latency.json)."""
+    return table.with_name(f"{table.stem}-latency.json")
 
 
 def cpu_name() -> str:
@@ -98,8 +102,8 @@ def main(argv=None) -> int:
                              capture_output=True, text=True, check=True, cwd=ROOT)
         timing = {"cpu": cpu_name(), "machine": platform.machine(), "flags": cpu_flags(), "rounds": a.rounds,
                   "runs": a.runs, "results": [r for r in json.loads(out.stdout) if "latency_ms_p50" in r]}
-        (ROOT / "docs").mkdir(exist_ok=True)
-        LATENCY_PATH.write_text(json.dumps(timing, indent=1) + "\n")
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        timings_path(a.out).write_text(json.dumps(timing, indent=1) + "\n")
     bench = {(r["model"], r["backend"]): r for r in timing["results"]}
     cat = Catalog.load()
     rows = []

@@ -34,8 +34,7 @@ def test_a_timed_run_stores_its_timings_and_a_rebuild_reuses_them_without_timing
         return subprocess.CompletedProcess(cmd, 0, stdout=json.dumps(bench), stderr="")
 
     monkeypatch.setattr(model_table.subprocess, "run", fake_bench)
-    stored = tmp_path / "models-latency.json"
-    monkeypatch.setattr(model_table, "LATENCY_PATH", stored)
+    stored = tmp_path / "timed-latency.json"  # beside the table it times, never in docs/ when --out is elsewhere
     model_table.main(["--rounds", "2", "--out", str(tmp_path / "timed.md")])
     assert len(calls) == 1 and "--rounds" in calls[0]
     timing = json.loads(stored.read_text())
