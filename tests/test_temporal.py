@@ -201,3 +201,26 @@ def test_even_modes_factor_into_any_number_of_modes():
     for n, k in ((2304, 4), (5760, 4), (512, 3)):
         modes = even_modes(n, k)
         assert np.prod(modes) == n and len(modes) == k and modes == sorted(modes)
+
+
+def test_a_new_head_for_another_classifier_neither_takes_the_default_nor_borrows_a_ckplus_figure():
+    from ferdesk.training.train_temporal import catalog_with_head
+
+    def head(name, space, **kw):
+        return {"name": name, "task": "temporal", "reads": {"features": space}, "metrics": {}, **kw}
+
+    models = [{"name": "a-int8", "task": "classifier", "default": True, "features": {"space": "a"}},
+              {"name": "b-int8", "task": "classifier", "features": {"space": "b"}},
+              head("tt-a", "a", default=True, metrics={"ckplus": {"command": "ckplus --weights a"}})]
+    after = catalog_with_head([dict(m) for m in models], head("tt-b", "b"), "b")
+    new = next(m for m in after if m["name"] == "tt-b")
+    assert "ckplus" not in new["metrics"] and not new.get("default")
+    assert next(m for m in after if m["name"] == "tt-a").get("default")
+
+    # a retrained head of the default classifier takes the default and keeps its own CK+ figure
+    after = catalog_with_head([dict(m) for m in after], head("tt-a", "a"), "a")
+    assert [m["name"] for m in after if m.get("default") and m["task"] == "temporal"] == ["tt-a"]
+    assert next(m for m in after if m["name"] == "tt-a")["metrics"]["ckplus"]["command"] == "ckplus --weights a"
+    # the first head of a catalog is the default whatever it reads
+    first = catalog_with_head(models[:2], head("tt-b", "b"), "b")
+    assert next(m for m in first if m["name"] == "tt-b").get("default")

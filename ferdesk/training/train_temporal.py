@@ -297,6 +297,27 @@ def set_entry_keys(name: str, **keys) -> None:
     CATALOG_PATH.write_text(json.dumps(doc, indent=2) + "\n")
 
 
+def catalog_with_head(models: list[dict], entry: dict, space: str) -> list[dict]:
+    """The catalog's model list with the head ``entry`` (reading features of ``space``) added or replaced.
+
+    A CK+ figure (``ferdesk.training.ckplus --write-catalog``) is kept only from this head's own earlier entry:
+    it is measured on the head's own frame network, so another head's figure never carries over. The head
+    becomes the default temporal model when it reads the default classifier's features (or no temporal model
+    is the default yet); otherwise the default stays where it was."""
+    old = next((m for m in models if m["name"] == entry["name"]), {})
+    if "ckplus" in old.get("metrics", {}):
+        entry["metrics"]["ckplus"] = old["metrics"]["ckplus"]
+    default_classifier = next((m for m in models if m["task"] == "classifier" and m.get("default")), {})
+    others = [m for m in models if m["name"] != entry["name"]]
+    if (default_classifier.get("features", {}).get("space") == space
+            or not any(m["task"] == "temporal" and m.get("default") for m in others)):
+        entry["default"] = True
+        for m in others:
+            if m["task"] == "temporal":
+                m.pop("default", None)
+    return others + [entry]
+
+
 def write_model(a, model: WindowHead, frame_spec, results: dict, params: int, dense_params: int, summary: str,
                 new_face_below: float) -> None:
     out = MODELS_DIR / "temporal"
@@ -323,19 +344,9 @@ def write_model(a, model: WindowHead, frame_spec, results: dict, params: int, de
                                                     for k, v in results.items()},
                     "command": summary.splitlines()[-1].removeprefix("command: ")},
         "license": "MIT (weights trained by this repo); trained on FER2013, a research data set: for research and demonstration",
-        "default": True,
     }
     doc = json.loads(CATALOG_PATH.read_text())
-    # the CK+ cross-validation (ferdesk.training.ckplus) measures the method, not these weights: keep the
-    # figure of this entry, else of the temporal model that was the default until now
-    old = next((m for m in doc["models"] if m["name"] == a.name), None) or next(
-        (m for m in doc["models"] if m["task"] == "temporal" and m.get("default")), {})
-    if "ckplus" in old.get("metrics", {}):
-        entry["metrics"]["ckplus"] = old["metrics"]["ckplus"]
-    doc["models"] = [m for m in doc["models"] if m["name"] != a.name] + [entry]
-    for m in doc["models"]:
-        if m["task"] == "temporal" and m["name"] != a.name:
-            m.pop("default", None)
+    doc["models"] = catalog_with_head(doc["models"], entry, feats["space"])
     CATALOG_PATH.write_text(json.dumps(doc, indent=2) + "\n")
     print(f"wrote {path} ({path.stat().st_size:,} bytes) and its catalog entry")
 
