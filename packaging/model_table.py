@@ -25,7 +25,6 @@ sys.path.insert(0, str(ROOT))
 from ferdesk.catalog import Catalog  # noqa: E402
 
 
-
 def timings_path(table: Path) -> Path:
     """Where a timed run keeps its timings: beside the table (docs/models.md -> docs/models-latency.json)."""
     return table.with_name(f"{table.stem}-latency.json")

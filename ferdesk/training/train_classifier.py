@@ -264,18 +264,17 @@ class ResumeError(ValueError):
 
 def restore_run(path: Path, model, opt, sched, gen: torch.Generator, aug_gen: torch.Generator,
                 flags: dict | None) -> list[dict]:
-    """Load the run state that ``fit`` saved at ``path`` into the given objects; its history."""
-    if not path.is_file():
-        raise ResumeError(f"--resume: no run state at {path} (runs made before --resume existed keep only last.pt)")
+    """Load the run state that ``fit`` saved at ``path`` into the given objects; its history.
+    (``main`` checks that the file exists before the costly set-up, with its own message.)"""
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # a truncated or foreign file
+    except Exception as e:  # missing, truncated or foreign
         raise ResumeError(f"--resume: cannot read the run state {path}: {e}") from None
-    saved = state.get("flags", {})
-    changed = sorted(k for k in set(saved) | set(flags or {}) if saved.get(k) != (flags or {}).get(k))
+    saved, flags = state.get("flags", {}), flags or {}
+    changed = sorted(k for k in set(saved) | set(flags) if saved.get(k) != flags.get(k))
     if changed:
         k = changed[0]
-        raise ResumeError(f"--resume: {path} was trained with {k}={saved.get(k)!r}, not {(flags or {}).get(k)!r}; "
+        raise ResumeError(f"--resume: {path} was trained with {k}={saved.get(k)!r}, not {flags.get(k)!r}; "
                           "resume with the run's own flags")
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
