@@ -139,6 +139,25 @@ def test_synthetic_tracks_keep_labels_and_move_the_face():
     assert 0 < changed.sum() < 40
 
 
+def test_a_scaled_track_style_disturbs_the_face_more():
+    from ferdesk.training.sequences import TrackStyle, synthesise_tracks
+
+    style = TrackStyle()
+    assert style.scaled(1.0) == style
+    strong = style.scaled(2.5)
+    assert strong.max_amount == 2.5 * style.max_amount and strong.noise == 2.5 * style.noise
+    assert strong.blur_prob == 0.75 and style.scaled(10).blur_prob == 1.0
+    yy, xx = np.mgrid[:48, :48]
+    faces = np.repeat((128 + 60 * np.sin(xx / 6.0) * np.cos(yy / 8.0)).astype(np.uint8)[None], 60, 0)  # smooth
+    labels = np.zeros(60, np.int64)
+
+    def change(st):  # mean grey-level change from the face, over every frame of every track
+        crops, _ = synthesise_tracks(faces, labels, 4, seed=5, splice=0.0, style=st)
+        return np.abs(crops.astype(int) - faces[:, None]).mean()
+
+    assert change(strong) > 1.3 * change(style)
+
+
 @pytest.mark.parametrize("n_feat", [128, 160])  # fernet-s and fernet-sm features
 def test_window_head_ignores_padding_and_exports_its_cores(tmp_path, n_feat):
     torch = pytest.importorskip("torch", reason="training extra")

@@ -32,6 +32,12 @@ class TrackStyle:
     max_amount: float = 1.5        # per-track amount drawn from U(0, max_amount)
     blur_prob: float = 0.3         # tracks seen through a soft lens or motion blur
 
+    def scaled(self, factor: float) -> "TrackStyle":
+        """Every disturbance ``factor`` times stronger: per-track amounts, sensor noise and the share
+        of blurred tracks (capped at all of them)."""
+        return TrackStyle(self.rotation_deg, self.scale, self.shift, self.gain, self.offset, self.noise * factor,
+                          self.max_amount * factor, min(1.0, self.blur_prob * factor))
+
 
 def synthesise_track(face: np.ndarray, frames: int, rng: np.random.Generator, style: TrackStyle = TrackStyle(),
                      amount: float | None = None, smooth: float | None = None) -> np.ndarray:
