@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ferdesk import __version__
@@ -43,7 +44,13 @@ def main(argv: list[str] | None = None) -> int:
             from ferdesk.ui.app import run_app
 
             return run_app(args.source, args.model, args.backend, args.detector, args.record, args.temporal)
-        return import_module(f"ferdesk.commands.{args.command}").main(args)
+        code = import_module(f"ferdesk.commands.{args.command}").main(args)
+        sys.stdout.flush()  # inside the try: a reader that went away is seen here, not at exit
+        return code
+    except BrokenPipeError:
+        # the reader stopped early (`ferdesk models | head`): end quietly, as other command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except FerdeskError as e:
         print(f"ferdesk: error: {e}", file=sys.stderr)
         return 2

@@ -129,6 +129,17 @@ def test_unknown_detector_and_backend(clip):
     _assert_one_line_error(run_cli("run", "--source", str(clip), "--backend", "nope", "--no-log"), "unknown backend 'nope'")
 
 
+def test_a_reader_that_stops_early_gets_no_traceback():
+    """`ferdesk models | head -1`: the pipe closes before ferdesk writes; it ends quietly."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)                                   # nobody will read: every write fails with EPIPE
+    r = subprocess.run([sys.executable, "-m", "ferdesk", "models"], stdout=write_end, stderr=subprocess.PIPE,
+                       text=True, cwd=ROOT, timeout=120)
+    os.close(write_end)
+    assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr
+    assert r.returncode == 1
+
+
 def test_models_json_lists_every_model_with_availability():
     r = run_cli("models", "--json")
     assert r.returncode == 0, r.stderr
