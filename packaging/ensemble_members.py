@@ -2,12 +2,16 @@
 what every subset of their members would score.
 
 usage: python packaging/ensemble_members.py [--model fernet-l4sm-x5 --model fernet-lm-x4]
-           [--data ../shared/data/fer2013_publictest.npz] [--budget 10000000] [--top 5]
+           [--data ../shared/data/fer2013_publictest.npz] [--budget 10000000] [--top 5] [--add MODEL]
 
 Each member's softmax is read out of the ensemble's FP32 ONNX file (no PyTorch weights needed).
 The subsets (three or more members, parameters under --budget, so their INT8 file fits the best
 tier) are scored on the same split: the best of several hundred subsets is a maximum over draws on
 that split, not a measurement, so the median is printed beside it.
+
+``--add MODEL`` (repeatable) instead scores each ``--model`` ensemble with the named classifiers as
+further members (the mean of every member's softmax, no mirror): one planned trial per ensemble, no
+subsets. Give files of one precision together (an INT8 ensemble with an INT8 member).
 """
 from __future__ import annotations
 
@@ -70,6 +74,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default="../shared/data/fer2013_publictest.npz")
     ap.add_argument("--budget", type=int, default=10_000_000, help="most parameters a subset may hold")
     ap.add_argument("--top", type=int, default=5)
+    ap.add_argument("--add", action="append", default=[], metavar="MODEL",
+                    help="score each ensemble with this classifier as one more member (repeatable), instead of subsets")
     a = ap.parse_args(argv)
     catalog = Catalog.load()
     d = np.load(a.data)
@@ -85,6 +91,8 @@ def main(argv=None) -> int:
             probs.append(p[:, k])
             names.append(f"{name}[{k}]")
             params.append(each[k])
+    if a.add:
+        return score_with_added(catalog, d, a.model or ["fernet-l4sm-x5", "fernet-lm-x4"], a.add, names, probs)
     faces = np.stack(probs, axis=1)[0]
     scores = []
     for r in range(3, len(names) + 1):
@@ -97,6 +105,22 @@ def main(argv=None) -> int:
           f"median {np.median([s for s, _ in scores]):.2f}%, best {scores[0][0]:.2f}% (a maximum over draws)")
     for acc, subset in scores[:a.top]:
         print(f"  {acc:.2f}%  {' + '.join(subset)}")
+    return 0
+
+
+def score_with_added(catalog, d, ensembles: list[str], added: list[str], names: list[str], probs: list) -> int:
+    """Each ensemble's members (faces only) with every ``added`` classifier as further members."""
+    labels = d["labels"]
+    extra = []
+    for name in added:
+        spec = catalog.get(name)
+        p, _ = member_probabilities(MODELS_DIR / spec.get("file"), spec.input.to_tensor(d["images"]))
+        extra.extend(p[0])
+        print(f"{name}: {accuracy(p[0].mean(0), labels):.2f}%")
+    for ensemble in ensembles:
+        own = [probs[i][0] for i, n in enumerate(names) if n.startswith(ensemble + "[")]
+        print(f"{ensemble} + {' + '.join(added)} ({len(own) + len(extra)} members): "
+              f"{accuracy(np.mean(own + extra, axis=0), labels):.2f}% (alone: {accuracy(np.mean(own, axis=0), labels):.2f}%)")
     return 0
 
 
