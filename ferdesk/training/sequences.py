@@ -13,7 +13,7 @@ from wider ranges, and every parameter is a function argument.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -35,8 +35,8 @@ class TrackStyle:
     def scaled(self, factor: float) -> "TrackStyle":
         """Every disturbance ``factor`` times stronger: per-track amounts, sensor noise and the share
         of blurred tracks (capped at all of them)."""
-        return TrackStyle(self.rotation_deg, self.scale, self.shift, self.gain, self.offset, self.noise * factor,
-                          self.max_amount * factor, min(1.0, self.blur_prob * factor))
+        return replace(self, noise=self.noise * factor, max_amount=self.max_amount * factor,
+                       blur_prob=min(1.0, self.blur_prob * factor))
 
 
 def synthesise_track(face: np.ndarray, frames: int, rng: np.random.Generator, style: TrackStyle = TrackStyle(),
