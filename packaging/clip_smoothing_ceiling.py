@@ -1,0 +1,89 @@
+"""How far smoothing over time could take a classifier on a composed clip, from a frame-only session log.
+
+usage: python packaging/clip_smoothing_ceiling.py CLIP LOG [CLIP LOG ...]
+
+CLIP is a ``make_clip.py`` output prefix (CLIP.json holds the ground truth), LOG the folder of a
+``ferdesk run --source CLIP.mp4 --temporal off --log LOG`` session of it. Each pasted face is held for
+10 frames; for the frames where it was detected (IoU >= 0.3, as ``ferdesk.benchmarks.clips`` scores)
+this prints the accuracy of
+
+- frame-only: each frame's own label (the clips benchmark's "acc (detected)");
+- running mean: the mean of the face's probabilities over its frames so far (a causal smoother that
+  knows, as no tracker does, exactly when the face began: its best case);
+- hold mean: the mean over all of the face's frames, past and future (not causal: an upper reference).
+
+A temporal head sees the same frames as the running mean and cannot know where a face began, so its
+gain over frame-only stays near or below the running mean's; a target above the hold mean's gain is
+out of reach of any smoothing of this classifier's outputs.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from ferdesk.tracking import iou_matrix  # noqa: E402
+
+
+def held_faces(clip: Path, log: Path) -> tuple[list[np.ndarray], list[int]]:
+    """Per held face, its detected frames' probabilities (in frame order), and its true class index."""
+    truth = json.loads(Path(f"{clip}.json").read_text())
+    rows: dict[int, list] = {}
+    with open(log / "frames.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        prob_cols = [c for c in reader.fieldnames if c.startswith("p_")]
+        for r in reader:
+            rows.setdefault(int(r["frame"]), []).append(r)
+    order = [f"p_{name}" for name in truth["classes"]]
+    if sorted(order) != sorted(prob_cols):
+        raise SystemExit(f"{log}: the log's classes {prob_cols} are not the clip's {truth['classes']}")
+    held: dict[tuple, list] = {}
+    label: dict[tuple, int] = {}
+    for index, gt in enumerate(truth["frames"]):
+        found = rows.get(index, [])
+        ious = iou_matrix([g["box"] for g in gt], [tuple(float(r[k]) for k in "xywh") for r in found])
+        for gi, g in enumerate(gt):
+            if found and ious[gi].max() >= 0.3:
+                key = (g["index"], index // 10, gi)
+                held.setdefault(key, []).append([float(found[int(ious[gi].argmax())][c]) for c in order])
+                label[key] = g["label"]
+    return [np.array(v) for v in held.values()], list(label.values())
+
+
+def accuracies(faces: list[np.ndarray], labels: list[int]) -> dict[str, float]:
+    hits = {"frame-only": 0, "running mean": 0, "hold mean": 0}
+    n = 0
+    for probs, y in zip(faces, labels):
+        running = np.cumsum(probs, axis=0) / np.arange(1, len(probs) + 1)[:, None]
+        hits["frame-only"] += int((probs.argmax(1) == y).sum())
+        hits["running mean"] += int((running.argmax(1) == y).sum())
+        hits["hold mean"] += len(probs) * int(probs.mean(0).argmax() == y)
+        n += len(probs)
+    return {k: v / max(n, 1) for k, v in hits.items()}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("pairs", nargs="+", help="CLIP LOG pairs")
+    a = ap.parse_args(argv)
+    if len(a.pairs) % 2:
+        ap.error("give CLIP LOG pairs")
+    print("| clip | log | frame-only | running mean | hold mean |")
+    print("|---|---|---|---|---|")
+    table = []
+    for clip, log in zip(a.pairs[::2], a.pairs[1::2]):
+        acc = accuracies(*held_faces(Path(clip), Path(log)))
+        table.append(acc)
+        print(f"| {Path(clip).name} | {Path(log).name} | {acc['frame-only']:.3f} | {acc['running mean']:.3f} | {acc['hold mean']:.3f} |")
+    print("| mean | | " + " | ".join(f"{np.mean([t[k] for t in table]):.3f}" for k in table[0]) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
