@@ -139,6 +139,19 @@ def test_synthetic_tracks_keep_labels_and_move_the_face():
     assert 0 < changed.sum() < 40
 
 
+def test_tracks_kept_at_a_frame_accuracy_keep_every_hard_track():
+    pytest.importorskip("torch", reason="training extra")
+    from ferdesk.training.train_temporal import tracks_at_frame_accuracy
+
+    rng = np.random.default_rng(1)
+    right = rng.random((1000, 16)) < rng.uniform(0.3, 1.0, (1000, 1))   # frame model right per frame
+    keep = tracks_at_frame_accuracy(right, 0.6, seed=0)
+    hard = right.mean(1) < 0.5
+    assert keep[hard].all() and 0 < keep[~hard].sum() < (~hard).sum()
+    assert 0.59 < right[keep].mean() <= 0.6 < right.mean()
+    assert (tracks_at_frame_accuracy(right, 0.99, seed=0) == np.ones(1000, bool)).all()  # above it already: all kept
+
+
 def test_a_scaled_track_style_disturbs_the_face_more():
     from ferdesk.training.sequences import TrackStyle, synthesise_tracks
 

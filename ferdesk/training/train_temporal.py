@@ -93,6 +93,22 @@ class WindowHead(nn.Module):
 THRESHOLD_TRACKS = 4096     # plain training tracks for new_face_below when the training tracks are disturbed more
 
 
+def tracks_at_frame_accuracy(right: np.ndarray, target: float, seed: int) -> np.ndarray:
+    """A mask over tracks ((S, W) bool: the frame model right on each frame) that keeps every track the
+    model gets mostly wrong and as many of the others, at random, as bring the kept frames' accuracy down
+    to ``target``: the head then trains where single frames are as reliable as on new faces."""
+    per_track = right.mean(1)
+    hard = per_track < 0.5
+    easy = np.flatnonzero(~hard)
+    easy = easy[np.random.default_rng(seed).permutation(len(easy))]
+    total = np.concatenate([[per_track[hard].sum()], per_track[hard].sum() + np.cumsum(per_track[easy])])
+    count = hard.sum() + np.arange(len(easy) + 1)
+    m = int(np.flatnonzero(total / np.maximum(count, 1) <= target).max(initial=0))
+    keep = hard.copy()
+    keep[easy[:m]] = True
+    return keep
+
+
 def input_modes(n_in: int) -> list[int]:
     """Three TT modes whose product is ``n_in``, as even as can be (the largest mode smallest, then
     the smallest largest), ascending: 128 -> [4, 4, 8] (fernet-s), 160 -> [4, 5, 8] (fernet-sm)."""
@@ -228,6 +244,9 @@ def main(argv=None) -> None:
                     help="scale the training tracks' motion, lighting, noise and blur (PublicTest tracks stay at 1): "
                          "a frame model that has learnt its Training faces well is far more often right on them than "
                          "on new faces, and a head trained on such tracks learns to trust single frames")
+    ap.add_argument("--match-frame-accuracy", action="store_true",
+                    help="train only on a subset of the training tracks on which the frame model is right as often "
+                         "as on the PublicTest tracks (all the tracks it gets mostly wrong, and a random share of the rest)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--limit", type=int, default=0, help="use only this many training faces (quick runs)")
     ap.add_argument("--name", default="tt-lstm-fernet-s")
@@ -275,6 +294,12 @@ def main(argv=None) -> None:
         set_entry_keys(a.name, new_face_below=new_face_below)
         print(f"{a.name}: new_face_below = {new_face_below} (0.2% quantile of within-track similarity, training tracks)")
         return
+    if a.match_frame_accuracy:
+        target = float((pte.argmax(2) == yte).mean())
+        keep = tracks_at_frame_accuracy(ptr[one_face].argmax(2) == ytr[:, None], target, a.seed)
+        print(f"--match-frame-accuracy: {keep.sum()} of {len(keep)} training tracks kept, frame model right on "
+              f"{(ptr[one_face][keep].argmax(2) == ytr[keep, None]).mean():.2%} of their frames (target {target:.2%})", flush=True)
+        ftr, ytr = ftr[keep], ytr[keep]
     xtr = torch.from_numpy(ftr.astype(np.float32))
     mean, std = xtr.mean((0, 1)), xtr.std((0, 1)).clamp(min=1e-3)
     results, models = {}, {}
@@ -302,6 +327,7 @@ def main(argv=None) -> None:
     lines.append(f"command: python -m ferdesk.training.train_temporal --model {a.model} --window {a.window} "
                  f"--epochs {a.epochs} --seed {a.seed} --splice {a.splice} --stability {a.stability} --heads {a.heads}"
                  + (f" --train-disturbance {a.train_disturbance:g}" if a.train_disturbance != 1.0 else "")
+                 + (" --match-frame-accuracy" if a.match_frame_accuracy else "")
                  + (f" --limit {a.limit}" if a.limit else "") + (" --write" if a.write else ""))
     print("\n".join(lines), flush=True)
     if a.write:
