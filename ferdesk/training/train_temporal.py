@@ -294,17 +294,18 @@ def main(argv=None) -> None:
         set_entry_keys(a.name, new_face_below=new_face_below)
         print(f"{a.name}: new_face_below = {new_face_below} (0.2% quantile of within-track similarity, training tracks)")
         return
+    test_frame_accuracy = float((pte.argmax(2) == yte).mean())
     if a.match_frame_accuracy:
-        target = float((pte.argmax(2) == yte).mean())
-        keep = tracks_at_frame_accuracy(ptr[one_face].argmax(2) == ytr[:, None], target, a.seed)
+        right = ptr[one_face].argmax(2) == ytr[:, None]
+        keep = tracks_at_frame_accuracy(right, test_frame_accuracy, a.seed)
         print(f"--match-frame-accuracy: {keep.sum()} of {len(keep)} training tracks kept, frame model right on "
-              f"{(ptr[one_face][keep].argmax(2) == ytr[keep, None]).mean():.2%} of their frames (target {target:.2%})", flush=True)
+              f"{right[keep].mean():.2%} of their frames (target {test_frame_accuracy:.2%})", flush=True)
         ftr, ytr = ftr[keep], ytr[keep]
     xtr = torch.from_numpy(ftr.astype(np.float32))
     mean, std = xtr.mean((0, 1)), xtr.std((0, 1)).clamp(min=1e-3)
     results, models = {}, {}
     print(f"frame model on the training tracks: {(ptr.argmax(2) == ytr_tracks).mean():.2%} of frames right "
-          f"(PublicTest tracks: {(pte.argmax(2) == yte).mean():.2%})", flush=True)
+          f"(PublicTest tracks: {test_frame_accuracy:.2%})", flush=True)
     results["frame-only"] = score(pte.argmax(2), yte)
     results["ema (alpha 0.4)"] = score(ema_predictions(pte), yte)
     for kind in a.heads.split(","):
