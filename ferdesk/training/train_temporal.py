@@ -152,6 +152,7 @@ def train_head(model: WindowHead, feats: torch.Tensor, labels: torch.Tensor, epo
                splice: float = 0.15, stability: float = 0.0, batch: int = 256, lr: float = 3e-3) -> WindowHead:
     """``feats`` (S, W, F) and ``labels`` (S,) of tracks of one face each."""
     gen = torch.Generator().manual_seed(seed)
+    batch = min(batch, len(feats))      # a quick run (--limit) with fewer tracks than a batch still takes steps
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * (len(feats) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
