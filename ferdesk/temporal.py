@@ -90,6 +90,9 @@ class LearnedTemporal(TemporalHead):
     are less like the mean of the track's window than ``new_face_below`` (cosine similarity; the
     catalog entry's ``new_face_below``, set from the head's training tracks), the window starts
     again from that frame instead of smoothing across two faces. ``None`` turns this off.
+
+    A model whose catalog entry has ``reads.probs`` also reads the same frames' class probabilities
+    (its ONNX input ``probs``, (N, W, C), kept and padded alongside the features).
     """
 
     def __init__(self, spec: ModelSpec, threads: int = 1, forget_after: int = 15, new_face_below: float | None | object = FROM_CATALOG):
@@ -109,11 +112,20 @@ class LearnedTemporal(TemporalHead):
         self.model = spec.name
         self.window = int(spec.get("window"))
         self.feature_size = int(spec.get("reads")["size"])
+        self.reads_probs = bool(spec.get("reads").get("probs"))
         self.engine = engine_cls(mf.path, threads=threads)
-        self.engine.warmup()
+        wanted = ["features", "probs"] if self.reads_probs else ["features"]
+        if self.engine.input_names != wanted:
+            raise ModelError(f"temporal model {spec.name}: its file's inputs are {self.engine.input_names}, "
+                             f"its catalog entry says {wanted}")
+        self.n_classes = len(spec.labels)
         self.forget_after = forget_after
         self.new_face_below = spec.get("new_face_below") if new_face_below is FROM_CATALOG else new_face_below
         self._history: dict[int, deque] = {}
+        self._prob_history: dict[int, deque] = {}
+        for _ in range(3):
+            self._run(np.zeros((1, self.window, self.feature_size), np.float32),
+                      np.zeros((1, self.window, self.n_classes), np.float32))
         self._unseen: dict[int, int] = {}
 
     @classmethod
@@ -138,25 +150,35 @@ class LearnedTemporal(TemporalHead):
             if fid not in seen:
                 self._unseen[fid] = self._unseen.get(fid, 0) + 1
                 if self._unseen[fid] > self.forget_after:
-                    del self._history[fid], self._unseen[fid]
+                    del self._history[fid], self._prob_history[fid], self._unseen[fid]
         if len(face_ids) == 0:
             return probs
         if features is None or features.shape[-1] != self.feature_size:
             raise ModelError(f"temporal model {self.model} needs {self.feature_size} features per face from the classifier")
         x = np.zeros((len(face_ids), self.window, self.feature_size), np.float32)
+        p = np.zeros((len(face_ids), self.window, probs.shape[-1]), np.float32)
         for i, fid in enumerate(face_ids):
             hist = self._history.setdefault(fid, deque(maxlen=self.window))
+            prob_hist = self._prob_history.setdefault(fid, deque(maxlen=self.window))
             self._unseen.pop(fid, None)
             if hist and self.new_face_below is not None and cosine(np.mean(hist, axis=0), features[i]) < self.new_face_below:
                 hist.clear()
+                prob_hist.clear()
             hist.append(features[i])
+            prob_hist.append(probs[i])
             x[i, self.window - len(hist):] = np.asarray(hist)
-        logits = self.engine.run(x)[0].astype(np.float32)
+            p[i, self.window - len(prob_hist):] = np.asarray(prob_hist)
+        logits = self._run(x, p)[0].astype(np.float32)
         e = np.exp(logits - logits.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
 
+    def _run(self, features: np.ndarray, probs: np.ndarray) -> list[np.ndarray]:
+        if self.reads_probs:
+            return self.engine.run_inputs({"features": features, "probs": probs})
+        return self.engine.run(features)
+
     def reset(self) -> None:
-        self._history, self._unseen = {}, {}
+        self._history, self._prob_history, self._unseen = {}, {}, {}
 
 
 def make_temporal(name: str | None, catalog: Catalog | None = None, classifier=None) -> TemporalHead:

@@ -256,3 +256,90 @@ def test_a_new_head_for_another_classifier_neither_takes_the_default_nor_borrows
     # the first head of a catalog is the default whatever it reads
     first = catalog_with_head(models[:2], head("tt-b", "b"), "b")
     assert next(m for m in first if m["name"] == "tt-b").get("default")
+
+
+def test_mean_prior_head_adds_the_window_mean_and_exports_with_a_probs_input(tmp_path):
+    torch = pytest.importorskip("torch", reason="training extra")
+    ort = pytest.importorskip("onnxruntime")
+    from ferdesk.training.train_temporal import WindowHead, export_onnx, make_cell
+
+    torch.manual_seed(0)
+    n_feat = 160
+    head = WindowHead(make_cell("tt", n_feat), torch.zeros(n_feat), torch.ones(n_feat), mean_prior=True).eval()
+    with torch.no_grad():
+        head.same_face_sharpness.fill_(40.0)            # trained heads learn theirs; this one tells faces apart sharply
+    # two faces whose features do not overlap (cosine 0); each frame is its face plus a little noise
+    face_a, face_b = torch.zeros(n_feat), torch.zeros(n_feat)
+    face_a[:80], face_b[80:] = 1.0, 1.0
+    real = torch.stack([face_a.expand(5, -1), face_b.expand(5, -1),
+                        torch.cat([face_a.expand(3, -1), face_b.expand(2, -1)])]) + 0.05 * torch.rand(3, 5, n_feat)
+    probs = torch.softmax(torch.randn(3, 5, 7) * 3, -1)
+    padded = torch.cat([torch.zeros(3, 11, n_feat), real], 1)
+    padded_probs = torch.cat([torch.full((3, 11, 7), 1 / 7), probs], 1)   # padding rows' probabilities are ignored
+    with torch.no_grad():
+        short = head(real, probs)
+        assert torch.allclose(head(padded, padded_probs), short, atol=1e-5)
+        mean_of_the_face_in_view = torch.stack([probs[0].mean(0), probs[1].mean(0), probs[2, 3:].mean(0)])
+        assert torch.allclose(head.prior(real, probs).exp(), mean_of_the_face_in_view, atol=0.03)
+        assert not torch.allclose(probs[2].mean(0), probs[2, 3:].mean(0), atol=0.1), "the test's switch matters"
+        steps = head(real, probs, every_step=True)
+        assert torch.allclose(steps[:, -1], short, atol=1e-5)        # the last step of a training pass = the live output
+        assert torch.allclose(head.prior(real, probs, every_step=True)[:, 2].exp(), probs[:, :3].mean(1), atol=0.03)
+        flipped = head(real, probs.flip(-1))
+        assert not torch.allclose(flipped, short, atol=1e-2), "the output depends on the frames' probabilities"
+    with pytest.raises(ValueError, match="probabilities"):
+        head(real)
+    path = tmp_path / "head.onnx"
+    export_onnx(head, 16, n_feat, path)
+    session = ort.InferenceSession(str(path))
+    assert [i.name for i in session.get_inputs()] == ["features", "probs"]
+    got = session.run(None, {"features": padded.numpy(), "probs": padded_probs.numpy()})[0]
+    assert np.allclose(got, short.numpy(), atol=1e-4)
+
+
+def test_the_live_head_feeds_a_probs_reading_model_each_tracks_window_of_probabilities(tmp_path):
+    torch = pytest.importorskip("torch", reason="training extra")
+    from ferdesk.catalog import file_digest
+    from ferdesk.training.train_temporal import WindowHead, export_onnx, make_cell
+
+    torch.manual_seed(0)
+    n_feat, window = 160, 16
+    head = WindowHead(make_cell("tt", n_feat), torch.rand(n_feat), torch.rand(n_feat) + 0.5, mean_prior=True).eval()
+    path = tmp_path / "prior-head.onnx"
+    export_onnx(head, window, n_feat, path)
+    doc = json.loads(CATALOG.path.read_text())
+    entry = next(m for m in doc["models"] if m["task"] == "temporal" and m.get("default"))
+    entry = json.loads(json.dumps(entry)) | {"name": "prior-head", "window": window, "file": str(path)}
+    entry["reads"] = dict(entry["reads"], size=n_feat, probs=True)
+    entry["files"] = [{"format": "onnx", "path": str(path), "precision": "fp32", "size_bytes": path.stat().st_size,
+                       "sha256": file_digest(path)}]
+    (tmp_path / "catalog.json").write_text(json.dumps({"models": [entry]}))
+    spec = Catalog.load(tmp_path / "catalog.json").get("prior-head")
+    live = LearnedTemporal(spec, new_face_below=None)
+    rng = np.random.default_rng(0)
+    feats = rng.random((2, 20, n_feat), dtype=np.float32)
+    probs = rng.dirichlet(np.ones(7), (2, 20)).astype(np.float32)
+    for t in range(20):
+        out = live.update((1, 2), probs[:, t], feats[:, t])
+        lo = max(0, t - window + 1)
+        with torch.no_grad():
+            want = torch.softmax(head(torch.from_numpy(feats[:, lo:t + 1]), torch.from_numpy(probs[:, lo:t + 1])), -1)
+        np.testing.assert_allclose(out, want.numpy(), atol=1e-4)
+    # the catalog entry and the file must agree on the inputs
+    entry["reads"].pop("probs")
+    (tmp_path / "catalog.json").write_text(json.dumps({"models": [entry]}))
+    with pytest.raises(ModelError, match="inputs are"):
+        LearnedTemporal(Catalog.load(tmp_path / "catalog.json").get("prior-head"))
+
+
+def test_window_mean_predictions_average_each_frames_causal_window():
+    from ferdesk.training.train_temporal import window_mean_predictions
+
+    probs = np.zeros((1, 6, 2))
+    probs[0, :, 0] = [1.0, 1.0, 1.0, 0.1, 0.1, 0.1]
+    probs[0, :, 1] = [0.0, 0.0, 0.0, 0.9, 0.9, 0.9]
+    # window 2: frame 3 averages frames 2-3 (0.55 against 0.45), frame 4 frames 3-4 (0.1 against 0.9)
+    assert window_mean_predictions(probs, 2).tolist() == [[0, 0, 0, 0, 1, 1]]
+    assert window_mean_predictions(probs, 3).tolist() == [[0, 0, 0, 0, 1, 1]]
+    assert window_mean_predictions(probs, 6).tolist() == [[0, 0, 0, 0, 0, 0]]     # 3.3 against 2.7 at frame 5
+    assert window_mean_predictions(probs, 1).tolist() == [[0, 0, 0, 1, 1, 1]]     # frame by frame

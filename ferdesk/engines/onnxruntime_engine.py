@@ -73,6 +73,14 @@ class OnnxRuntimeEngine(Engine):
             return [np.concatenate(out, 0) for out in zip(*parts)]
         return self._session.run(None, {self._input.name: x})
 
+    @property
+    def input_names(self) -> list[str]:
+        return [i.name for i in self._session.get_inputs()]
+
+    def run_inputs(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Run a model with several named float32 inputs (a temporal head reading features and probabilities)."""
+        return self._session.run(None, feeds)
+
     def describe(self) -> dict:
         return {
             "backend": self.name,

@@ -10,6 +10,8 @@ TT cores). Here the three parts are traced on their own and joined:
 
 so the step is stored once and the file is about the size of the cores. The graph's input and
 output names (``features``, ``logits``) are those of the unrolled export: readers need no change.
+A head with ``mean_prior`` has a second input, ``probs`` (N, W, C), the same frames' class
+probabilities; the log of their mean over the window's present frames is added to the readout.
 """
 from __future__ import annotations
 
@@ -57,8 +59,22 @@ def scan_model(head, window: int, n_feat: int) -> onnx.ModelProto:
     step = compose.add_prefix(_trace(_Part(head, "step"), (h0, h0, gx[:, 0], present[:, 0]), ["h", "c", "gx_t", "keep"],
                                      ["h_next", "c_next"], {k: {0: "tracks"} for k in ("h", "c", "gx_t", "keep", "h_next", "c_next")}),
                               "s_")
-    readout = compose.add_prefix(_trace(_Part(head, "readout"), (h0,), ["h"], ["logits"], {"h": {0: "tracks"}, "logits": {0: "tracks"}}),
-                                 "r_", rename_outputs=False)
+    extra_nodes, extra_inputs, extra_init = [], [], []
+    if getattr(head, "mean_prior", False):
+        # the log mean of the window's frame probabilities, added to the readout (WindowHead.prior)
+        n_classes = head.fc.out_features
+        x, p = torch.rand(n, window, n_feat), torch.rand(n, window, n_classes)
+        prior = compose.add_prefix(_trace(_Part(head, "prior"), (x, p), ["features", "probs"], ["r_prior"],
+                                          {"features": {0: "tracks"}, "probs": {0: "tracks"}, "r_prior": {0: "tracks"}}),
+                                   "q_", rename_inputs=False, rename_outputs=False)
+        extra_nodes, extra_init = list(prior.graph.node), list(prior.graph.initializer)
+        extra_inputs = [i for i in prior.graph.input if i.name == "probs"]
+        readout = compose.add_prefix(_trace(_Part(head, "readout"), (h0, torch.zeros(n, n_classes)), ["h", "prior"], ["logits"],
+                                            {"h": {0: "tracks"}, "prior": {0: "tracks"}, "logits": {0: "tracks"}}),
+                                     "r_", rename_outputs=False)
+    else:
+        readout = compose.add_prefix(_trace(_Part(head, "readout"), (h0,), ["h"], ["logits"], {"h": {0: "tracks"}, "logits": {0: "tracks"}}),
+                                     "r_", rename_outputs=False)
 
     # zero initial states shaped (tracks, hidden)
     init = [
@@ -70,11 +86,11 @@ def scan_model(head, window: int, n_feat: int) -> onnx.ModelProto:
     scan = helper.make_node("Scan", ["z_state", "z_state", "p_gx", "p_present"], ["r_h", "z_c_last"],
                             num_scan_inputs=2, scan_input_axes=[1, 1], body=step.graph)
     graph = helper.make_graph(
-        list(project.graph.node) + init + [scan] + list(readout.graph.node),
+        list(project.graph.node) + extra_nodes + init + [scan] + list(readout.graph.node),
         "tt_lstm_window_head",
-        inputs=list(project.graph.input),
+        inputs=list(project.graph.input) + extra_inputs,
         outputs=list(readout.graph.output),
-        initializer=list(project.graph.initializer) + list(readout.graph.initializer)
+        initializer=list(project.graph.initializer) + extra_init + list(readout.graph.initializer)
         + [helper.make_tensor("z_hidden", TensorProto.INT64, [1], [hidden])],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="ferdesk")

@@ -50,13 +50,44 @@ class WindowHead(nn.Module):
     -> (N, C) logits for the last frame. The input projection runs once over all W frames, then the
     recurrence runs W small steps (an ONNX Scan in the exported file, see temporal_export)."""
 
-    def __init__(self, cell: nn.Module, feat_mean: torch.Tensor, feat_std: torch.Tensor, n_classes: int = 7):
+    def __init__(self, cell: nn.Module, feat_mean: torch.Tensor, feat_std: torch.Tensor, n_classes: int = 7,
+                 mean_prior: bool = False):
         super().__init__()
         self.cell = cell
         self.register_buffer("feat_mean", feat_mean)
         self.register_buffer("feat_std", feat_std)
         self.drop = nn.Dropout(0.2)
         self.fc = nn.Linear(cell.hidden, n_classes)
+        self.mean_prior = mean_prior
+        if mean_prior:
+            self.prior_weight = nn.Parameter(torch.ones(1))
+            self.same_face_sharpness = nn.Parameter(torch.tensor(10.0))
+            self.same_face_above = nn.Parameter(torch.tensor(0.3))
+
+    def prior(self, xs: torch.Tensor, probs: torch.Tensor, every_step: bool = False) -> torch.Tensor:
+        """With ``mean_prior``: the log of a weighted mean of the frame model's probabilities over the
+        window, scaled by a learnt weight, which the head's output adds to the LSTM's: (N, C) for the
+        last frame, or (N, W, C) for every step with ``every_step`` (each over the frames up to it).
+
+        A frame's weight is how much its standardised features look like the current frame's:
+        sigmoid(sharpness * (cosine - above)), both learnt, zero on padding. So the mean runs over the
+        frames of the face now in view and drops those of a different face that took over the track.
+        The LSTM then learns a correction to that average (follow a change of expression, discount an
+        odd frame) instead of having to learn to average."""
+        present = (xs.abs().sum(-1, keepdim=True) > 0).to(xs.dtype)                      # (N, W, 1)
+        z = (xs - self.feat_mean) / self.feat_std * present
+        z = z / z.norm(dim=-1, keepdim=True).clamp(min=1e-6)
+        if not every_step:
+            z_now = z[:, -1:]                                                             # (N, 1, F)
+            keep = present.transpose(1, 2)                                                # (N, 1, W)
+        else:
+            z_now = z
+            w = xs.shape[1]
+            keep = present.transpose(1, 2) * torch.tril(xs.new_ones(w, w))               # (N, W, W): s <= t
+        weight = torch.sigmoid(self.same_face_sharpness * (z_now @ z.transpose(1, 2) - self.same_face_above)) * keep
+        mean = (weight @ probs) / weight.sum(-1, keepdim=True).clamp(min=1e-6)
+        mean = mean if every_step else mean[:, 0]
+        return torch.log(mean + 1e-4) * self.prior_weight
 
     def project(self, xs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, W, F) features -> input-to-hidden gate inputs (N, W, 4H) of all frames at once, and
@@ -74,11 +105,15 @@ class WindowHead(nn.Module):
         h_new = torch.sigmoid(o) * torch.tanh(c_new)
         return keep * h_new + (1 - keep) * h, keep * c_new + (1 - keep) * c
 
-    def readout(self, h: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.drop(h))
+    def readout(self, h: torch.Tensor, prior: torch.Tensor | None = None) -> torch.Tensor:
+        out = self.fc(self.drop(h))
+        return out if prior is None else out + prior
 
-    def forward(self, xs: torch.Tensor, every_step: bool = False) -> torch.Tensor:
-        """(N, W, C) logits of every step with ``every_step`` (training), else (N, C) of the last."""
+    def forward(self, xs: torch.Tensor, probs: torch.Tensor | None = None, every_step: bool = False) -> torch.Tensor:
+        """(N, W, C) logits of every step with ``every_step`` (training), else (N, C) of the last.
+        ``probs`` (N, W, C): the frame model's probabilities of the same frames (needed with ``mean_prior``)."""
+        if self.mean_prior and probs is None:
+            raise ValueError("a head with mean_prior needs the frames' probabilities")
         gx, present = self.project(xs)
         h = xs.new_zeros(xs.shape[0], self.cell.hidden)
         c = torch.zeros_like(h)
@@ -87,7 +122,8 @@ class WindowHead(nn.Module):
             h, c = self.step(h, c, gx[:, t], present[:, t])
             if every_step:
                 steps.append(h)
-        return self.readout(torch.stack(steps, 1) if every_step else h)
+        prior = self.prior(xs, probs, every_step) if self.mean_prior else None
+        return self.readout(torch.stack(steps, 1) if every_step else h, prior)
 
 
 THRESHOLD_TRACKS = 4096     # plain training tracks for new_face_below when the training tracks are disturbed more
@@ -149,8 +185,10 @@ def windows_at(x: torch.Tensor, t: int, window: int) -> torch.Tensor:
 
 
 def train_head(model: WindowHead, feats: torch.Tensor, labels: torch.Tensor, epochs: int, seed: int,
-               splice: float = 0.15, stability: float = 0.0, batch: int = 256, lr: float = 3e-3) -> WindowHead:
-    """``feats`` (S, W, F) and ``labels`` (S,) of tracks of one face each."""
+               splice: float = 0.15, stability: float = 0.0, batch: int = 256, lr: float = 3e-3,
+               probs: torch.Tensor | None = None) -> WindowHead:
+    """``feats`` (S, W, F) and ``labels`` (S,) of tracks of one face each; ``probs`` (S, W, C) the frame
+    model's probabilities of the same frames (a head with ``mean_prior`` reads them)."""
     gen = torch.Generator().manual_seed(seed)
     batch = min(batch, len(feats))      # a quick run (--limit) with fewer tracks than a batch still takes steps
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
@@ -169,14 +207,17 @@ def train_head(model: WindowHead, feats: torch.Tensor, labels: torch.Tensor, epo
             pos = torch.arange(w)
             valid = pos[None] >= (w - length[:, None])
             xb = feats[idx] * valid[..., None]
+            pb = None if probs is None else probs[idx]
             yb = labels[idx][:, None].expand(n, w).clone()
             # ... that, for a `splice` fraction, switches to another track's frames from slot `at` on
             other = torch.randint(0, s, (n,), generator=gen)
             at = torch.randint(1, w, (n,), generator=gen)
             switch = (torch.rand(n, generator=gen) < splice)[:, None] & (pos[None] >= at[:, None]) & valid
             xb = torch.where(switch[..., None], feats[other], xb)
+            if pb is not None:
+                pb = torch.where(switch[..., None], probs[other], pb)
             yb = torch.where(switch, labels[other][:, None].expand(n, w), yb)
-            logits = model(xb, every_step=True)
+            logits = model(xb, pb, every_step=True)
             loss = F.cross_entropy(logits[valid], yb[valid], label_smoothing=0.1)
             if stability:
                 # steadiness where the face did not change: consecutive outputs should agree
@@ -193,9 +234,10 @@ def train_head(model: WindowHead, feats: torch.Tensor, labels: torch.Tensor, epo
 
 
 @torch.no_grad()
-def causal_predictions(model: WindowHead, feats: torch.Tensor, window: int) -> np.ndarray:
+def causal_predictions(model: WindowHead, feats: torch.Tensor, window: int, probs: torch.Tensor | None = None) -> np.ndarray:
     """(S, T) labels from running the head on every frame's causal window, as the live app does."""
-    return np.stack([model(windows_at(feats, t, window)).argmax(1).numpy() for t in range(feats.shape[1])], 1)
+    return np.stack([model(windows_at(feats, t, window), None if probs is None else windows_at(probs, t, window))
+                     .argmax(1).numpy() for t in range(feats.shape[1])], 1)
 
 
 def ema_predictions(probs: np.ndarray, alpha: float = 0.4) -> np.ndarray:
@@ -204,6 +246,14 @@ def ema_predictions(probs: np.ndarray, alpha: float = 0.4) -> np.ndarray:
         state = probs[:, t] if t == 0 else alpha * probs[:, t] + (1 - alpha) * state
         out.append(state.argmax(1))
     return np.stack(out, 1)
+
+
+def window_mean_predictions(probs: np.ndarray, window: int) -> np.ndarray:
+    """Labels of the mean frame probabilities over each frame's causal window (what a ``--mean-prior``
+    head starts from): on tracks of one face each, a running mean that knows where the face began."""
+    total = np.cumsum(probs, 1)
+    ahead = np.concatenate([np.zeros_like(total[:, :window]), total[:, :-window]], 1)
+    return (total - ahead).argmax(2)
 
 
 def new_face_threshold(feats: np.ndarray, quantile: float = 0.002) -> float:
@@ -248,6 +298,9 @@ def main(argv=None) -> None:
     ap.add_argument("--match-frame-accuracy", action="store_true",
                     help="train only on a subset of the training tracks on which the frame model is right as often "
                          "as on the PublicTest tracks (all the tracks it gets mostly wrong, and a random share of the rest)")
+    ap.add_argument("--mean-prior", action="store_true",
+                    help="the head adds the LSTM's output to the log of the window's mean frame probabilities (a learnt "
+                         "correction to plain averaging); its ONNX file then reads the frames' probabilities too")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--limit", type=int, default=0, help="use only this many training faces (quick runs)")
     ap.add_argument("--name", default="tt-lstm-fernet-s")
@@ -283,7 +336,7 @@ def main(argv=None) -> None:
     ftr, ptr, ytr_tracks = data["training"]
     fte, pte, yte = data["publictest"]
     one_face = (ytr_tracks == ytr_tracks[:, :1]).all(1)     # splices are made at training time instead
-    ftr, ytr = ftr[one_face], ytr_tracks[one_face, 0]
+    ftr, ytr, ptr_kept = ftr[one_face], ytr_tracks[one_face, 0], ptr[one_face]
     if a.train_disturbance == 1.0:
         new_face_below = new_face_threshold(ftr)
     else:                                                   # the live threshold is set on tracks as the app sees them
@@ -297,11 +350,11 @@ def main(argv=None) -> None:
         return
     test_frame_accuracy = float((pte.argmax(2) == yte).mean())
     if a.match_frame_accuracy:
-        right = ptr[one_face].argmax(2) == ytr[:, None]
+        right = ptr_kept.argmax(2) == ytr[:, None]
         keep = tracks_at_frame_accuracy(right, test_frame_accuracy, a.seed)
         print(f"--match-frame-accuracy: {keep.sum()} of {len(keep)} training tracks kept, frame model right on "
               f"{right[keep].mean():.2%} of their frames (target {test_frame_accuracy:.2%})", flush=True)
-        ftr, ytr = ftr[keep], ytr[keep]
+        ftr, ytr, ptr_kept = ftr[keep], ytr[keep], ptr_kept[keep]
     xtr = torch.from_numpy(ftr.astype(np.float32))
     mean, std = xtr.mean((0, 1)), xtr.std((0, 1)).clamp(min=1e-3)
     results, models = {}, {}
@@ -309,14 +362,17 @@ def main(argv=None) -> None:
           f"(PublicTest tracks: {test_frame_accuracy:.2%})", flush=True)
     results["frame-only"] = score(pte.argmax(2), yte)
     results["ema (alpha 0.4)"] = score(ema_predictions(pte), yte)
+    results["window mean"] = score(window_mean_predictions(pte, a.window), yte)
     for kind in a.heads.split(","):
         print(f"training the {kind} LSTM head", flush=True)
-        model = train_head(WindowHead(make_cell(kind, xtr.shape[-1]), mean, std), xtr, torch.from_numpy(ytr),
-                           a.epochs, a.seed, splice=a.splice, stability=a.stability)
+        model = train_head(WindowHead(make_cell(kind, xtr.shape[-1]), mean, std, mean_prior=a.mean_prior), xtr,
+                           torch.from_numpy(ytr), a.epochs, a.seed, splice=a.splice, stability=a.stability,
+                           probs=torch.from_numpy(ptr_kept.astype(np.float32)) if a.mean_prior else None)
         models[kind] = model
-        results[f"{kind} LSTM"] = score(causal_predictions(model, torch.from_numpy(fte.astype(np.float32)), a.window), yte)
+        results[f"{kind} LSTM"] = score(causal_predictions(model, torch.from_numpy(fte.astype(np.float32)), a.window,
+                                                           torch.from_numpy(pte.astype(np.float32)) if a.mean_prior else None), yte)
     tt_params, dense_params = cell_params(models["tt"].cell), cell_params(make_cell("dense", xtr.shape[-1]))
-    head_extra = sum(p.numel() for p in models["tt"].fc.parameters())
+    head_extra = sum(p.numel() for p in models["tt"].parameters()) - tt_params     # output layer (and prior weight)
     lines = [f"synthetic PublicTest tracks: {len(yte)} x {a.window} frames (frame model {a.model}); "
              f"training: {len(ytr)} tracks, {a.epochs} epochs, seed {a.seed}, {time.time() - t0:.0f}s",
              f"{int((~one_face).sum())} training tracks with a change left out; training windows spliced at rate {a.splice}",
@@ -330,6 +386,7 @@ def main(argv=None) -> None:
                  f"--epochs {a.epochs} --seed {a.seed} --splice {a.splice} --stability {a.stability} --heads {a.heads}"
                  + (f" --train-disturbance {a.train_disturbance:g}" if a.train_disturbance != 1.0 else "")
                  + (" --match-frame-accuracy" if a.match_frame_accuracy else "")
+                 + (" --mean-prior" if a.mean_prior else "")
                  + (f" --limit {a.limit}" if a.limit else "") + (" --write" if a.write else ""))
     print("\n".join(lines), flush=True)
     if a.write:
@@ -379,11 +436,16 @@ def write_model(a, model: WindowHead, frame_spec, results: dict, params: int, de
     entry = {
         "name": a.name, "task": "temporal",
         "description": "TT-LSTM over a sliding window of one tracked face's frame features (input-to-hidden and "
-                       "hidden-to-hidden maps as tensor trains), trained on synthetic tracks of FER2013 Training faces.",
+                       "hidden-to-hidden maps as tensor trains), trained on synthetic tracks of FER2013 Training faces."
+                       + (" Its output is a learnt correction added to the log of the window's mean frame probabilities,"
+                            " each frame weighted by how much its features look like the current frame's."
+                          if model.mean_prior else ""),
         "labels": list(frame_spec.labels),
         "window": a.window,
         "reads": {"features": feats["space"], "size": feats["size"],
-                  "what": f"the '{feats['output']}' output of a classifier whose features.space is {feats['space']}"},
+                  "what": f"the '{feats['output']}' output of a classifier whose features.space is {feats['space']}"
+                          + ("; and the same frames' class probabilities (graph input 'probs')" if model.mean_prior else ""),
+                  **({"probs": True} if model.mean_prior else {})},
         "output": "logits",
         "params": params, "dense_params": dense_params, "new_face_below": new_face_below,
         "files": [{"format": "onnx", "path": f"temporal/{path.name}", "precision": "fp32",
