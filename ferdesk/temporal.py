@@ -123,10 +123,10 @@ class LearnedTemporal(TemporalHead):
         self.new_face_below = spec.get("new_face_below") if new_face_below is FROM_CATALOG else new_face_below
         self._history: dict[int, deque] = {}
         self._prob_history: dict[int, deque] = {}
-        for _ in range(3):
+        self._unseen: dict[int, int] = {}
+        for _ in range(3):                                  # warm up
             self._run(np.zeros((1, self.window, self.feature_size), np.float32),
                       np.zeros((1, self.window, self.n_classes), np.float32))
-        self._unseen: dict[int, int] = {}
 
     @classmethod
     def create(cls, catalog: Catalog | None = None, classifier=None) -> "LearnedTemporal":

@@ -11,7 +11,8 @@ TT cores). Here the three parts are traced on their own and joined:
 so the step is stored once and the file is about the size of the cores. The graph's input and
 output names (``features``, ``logits``) are those of the unrolled export: readers need no change.
 A head with ``mean_prior`` has a second input, ``probs`` (N, W, C), the same frames' class
-probabilities; the log of their mean over the window's present frames is added to the readout.
+probabilities; the log of their mean over the window, each frame weighted by its features' likeness
+to the current frame's (``WindowHead.prior``), is added to the readout.
 """
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def scan_model(head, window: int, n_feat: int) -> onnx.ModelProto:
                               "s_")
     extra_nodes, extra_inputs, extra_init = [], [], []
     if getattr(head, "mean_prior", False):
-        # the log mean of the window's frame probabilities, added to the readout (WindowHead.prior)
+        # the log of the window's weighted mean frame probabilities, added to the readout (WindowHead.prior)
         n_classes = head.fc.out_features
         x, p = torch.rand(n, window, n_feat), torch.rand(n, window, n_classes)
         prior = compose.add_prefix(_trace(_Part(head, "prior"), (x, p), ["features", "probs"], ["r_prior"],

@@ -12,6 +12,8 @@ usage: python -m ferdesk.training.train_temporal [--model fernet-s-int8] [--wind
    made at training time, in feature space: a ``--splice`` fraction of windows switch from one
    track to another at a random frame (the tracks with a change from step 1 are not used for
    training, so the rate is this option alone). A dense LSTM of the same shape is trained alongside.
+   With ``--mean-prior`` the head also reads the frames' probabilities and its output is added to the
+   log of their similarity-weighted mean over the window (``WindowHead.prior``).
 3. Reports, on tracks synthesised the same way from FER2013 PublicTest (never used for training or
    selection), per-frame accuracy and flicker (label changes per track) of frame-only, an EMA of the
    frame probabilities, the dense LSTM and the TT-LSTM, each run causally frame by frame.
@@ -299,8 +301,9 @@ def main(argv=None) -> None:
                     help="train only on a subset of the training tracks on which the frame model is right as often "
                          "as on the PublicTest tracks (all the tracks it gets mostly wrong, and a random share of the rest)")
     ap.add_argument("--mean-prior", action="store_true",
-                    help="the head adds the LSTM's output to the log of the window's mean frame probabilities (a learnt "
-                         "correction to plain averaging); its ONNX file then reads the frames' probabilities too")
+                    help="the head adds the LSTM's output to the log of the window's mean frame probabilities, each frame "
+                         "weighted by how much its features look like the current frame's (the LSTM learns a "
+                         "correction to that average); its ONNX file then reads the frames' probabilities too")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--limit", type=int, default=0, help="use only this many training faces (quick runs)")
     ap.add_argument("--name", default="tt-lstm-fernet-s")
