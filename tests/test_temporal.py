@@ -343,3 +343,31 @@ def test_window_mean_predictions_average_each_frames_causal_window():
     assert window_mean_predictions(probs, 3).tolist() == [[0, 0, 0, 0, 1, 1]]
     assert window_mean_predictions(probs, 6).tolist() == [[0, 0, 0, 0, 0, 0]]     # 3.3 against 2.7 at frame 5
     assert window_mean_predictions(probs, 1).tolist() == [[0, 0, 0, 1, 1, 1]]     # frame by frame
+
+
+def test_a_mean_prior_head_trains_and_beats_single_frames_on_noisy_tracks():
+    torch = pytest.importorskip("torch", reason="training extra")
+    from ferdesk.training.train_temporal import WindowHead, causal_predictions, make_cell, score, train_head
+
+    F = torch.nn.functional
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(0)
+    n_feat, window, n_classes = 16, 8, 7
+
+    def tracks(n):
+        labels = torch.randint(0, n_classes, (n,), generator=gen)
+        faces = torch.rand(n, 1, n_feat, generator=gen) + 0.5                       # one look per track
+        feats = faces + 0.1 * torch.rand(n, window, n_feat, generator=gen)
+        logits = 2.0 * F.one_hot(labels, n_classes)[:, None].float() + 1.5 * torch.randn(n, window, n_classes, generator=gen)
+        return feats, torch.softmax(logits, -1), labels
+
+    feats, probs, labels = tracks(512)
+    mean, std = feats.mean((0, 1)), feats.std((0, 1))
+    head = train_head(WindowHead(make_cell("tt", n_feat), mean, std, mean_prior=True), feats, labels, epochs=4, seed=0,
+                      batch=64, probs=probs)
+    test_feats, test_probs, test_labels = tracks(256)
+    per_frame = test_labels[:, None].expand(-1, window).numpy()
+    frame_only = score(test_probs.argmax(-1).numpy(), per_frame)
+    smoothed = score(causal_predictions(head, test_feats, window, test_probs), per_frame)
+    assert smoothed["accuracy"] > frame_only["accuracy"] + 0.1
+    assert smoothed["flicker"] < frame_only["flicker"] / 2
