@@ -2,7 +2,7 @@
 what every subset of their members would score.
 
 usage: python packaging/ensemble_members.py [--model fernet-l4sm-x5 --model fernet-lm-x4]
-           [--data ../shared/data/fer2013_publictest.npz] [--budget 10000000] [--top 5] [--add MODEL]
+           [--data ../shared/data/fer2013_publictest.npz] [--budget 10000000] [--top 5] [--add MODEL [--drop K]]
 
 Each member's softmax is read out of the ensemble's FP32 ONNX file (no PyTorch weights needed).
 The subsets (three or more members, parameters under --budget, so their INT8 file fits the best
@@ -11,7 +11,9 @@ that split, not a measurement, so the median is printed beside it.
 
 ``--add MODEL`` (repeatable) instead scores each ``--model`` ensemble with the named classifiers as
 further members (the mean of every member's softmax, no mirror): one planned trial per ensemble, no
-subsets. Give files of one precision together (an INT8 ensemble with an INT8 member).
+subsets. Give files of one precision together (an INT8 ensemble with an INT8 member). ``--drop K``
+(repeatable, with ``--add``) leaves member K (as numbered in the listing) out of each ensemble: a
+member replaced by another network, again one planned trial.
 """
 from __future__ import annotations
 
@@ -76,7 +78,11 @@ def main(argv=None) -> int:
     ap.add_argument("--top", type=int, default=5)
     ap.add_argument("--add", action="append", default=[], metavar="MODEL",
                     help="score each ensemble with this classifier as one more member (repeatable), instead of subsets")
+    ap.add_argument("--drop", action="append", type=int, default=[], metavar="K",
+                    help="with --add: leave member K of each ensemble out (repeatable), so the added model replaces it")
     a = ap.parse_args(argv)
+    if a.drop and not a.add:
+        ap.error("--drop needs --add (it scores a member replaced by another model)")
     catalog = Catalog.load()
     d = np.load(a.data)
     labels = d["labels"]
@@ -92,7 +98,7 @@ def main(argv=None) -> int:
             names.append(f"{name}[{k}]")
             params.append(each[k])
     if a.add:
-        return score_with_added(catalog, d, a.model or ["fernet-l4sm-x5", "fernet-lm-x4"], a.add, names, probs)
+        return score_with_added(catalog, d, a.model or ["fernet-l4sm-x5", "fernet-lm-x4"], a.add, names, probs, a.drop)
     faces = np.stack(probs, axis=1)[0]
     scores = []
     for r in range(3, len(names) + 1):
@@ -108,8 +114,10 @@ def main(argv=None) -> int:
     return 0
 
 
-def score_with_added(catalog, d, ensembles: list[str], added: list[str], names: list[str], probs: list) -> int:
-    """Each ensemble's members (faces only) with every ``added`` classifier as further members."""
+def score_with_added(catalog, d, ensembles: list[str], added: list[str], names: list[str], probs: list,
+                     dropped: list[int] = ()) -> int:
+    """Each ensemble's members (faces only), less those numbered in ``dropped``, with every ``added``
+    classifier as further members."""
     labels = d["labels"]
     extra = []
     for name in added:
@@ -118,9 +126,14 @@ def score_with_added(catalog, d, ensembles: list[str], added: list[str], names: 
         extra.extend(p[0])
         print(f"{name}: {accuracy(p[0].mean(0), labels):.2f}%")
     for ensemble in ensembles:
-        own = [probs[i][0] for i, n in enumerate(names) if n.startswith(ensemble + "[")]
-        print(f"{ensemble} + {' + '.join(added)} ({len(own) + len(extra)} members): "
-              f"{accuracy(np.mean(own + extra, axis=0), labels):.2f}% (alone: {accuracy(np.mean(own, axis=0), labels):.2f}%)")
+        members = [probs[i][0] for i, n in enumerate(names) if n.startswith(ensemble + "[")]
+        missing = [k for k in dropped if not 0 <= k < len(members)]
+        if missing:
+            raise SystemExit(f"{ensemble} has members 0 to {len(members) - 1}, not {missing[0]}")
+        own = [p for k, p in enumerate(members) if k not in dropped]
+        less = f" - member {', '.join(map(str, sorted(set(dropped))))}" if dropped else ""
+        print(f"{ensemble}{less} + {' + '.join(added)} ({len(own) + len(extra)} members): "
+              f"{accuracy(np.mean(own + extra, axis=0), labels):.2f}% (alone: {accuracy(np.mean(members, axis=0), labels):.2f}%)")
     return 0
 
 

@@ -380,6 +380,36 @@ def test_ensemble_members_are_read_out_of_the_onnx_file_with_their_own_parameter
     assert abs(params[0] - sum(p.numel() for p in nets[0].parameters())) < 0.05 * params[0]
 
 
+def test_ensemble_members_drop_replaces_a_member_with_the_added_model(tmp_path, monkeypatch, capsys):
+    tool = _packaging_script("ensemble_members")
+    labels = np.array([0, 1, 2, 3])
+    onehot = np.eye(7, dtype=np.float32)
+    good = onehot[labels]                     # right on every face
+    bad = onehot[[6, 6, 6, 6]] * 4            # wrong everywhere, and outweighs three right members
+    # the ensemble: two right members and one confidently wrong one (member 1) -> 0% on its own
+    probs = [np.stack([good, good]), np.stack([bad, bad]), np.stack([good, good])]
+    names = ["ens[0]", "ens[1]", "ens[2]"]
+    monkeypatch.setattr(tool, "member_probabilities", lambda path, images: (np.stack([good[None], good[None]]), [1]))
+
+    class Spec:
+        input = type("I", (), {"to_tensor": staticmethod(lambda x: x)})()
+
+        def get(self, key):
+            return "x.onnx"
+
+    catalog = type("C", (), {"get": lambda self, name: Spec()})()
+    d = {"labels": labels, "images": np.zeros((4, 48, 48), np.uint8)}
+    tool.score_with_added(catalog, d, ["ens"], ["other"], names, probs)
+    kept = capsys.readouterr().out
+    assert "ens + other (4 members): 0.00% (alone: 0.00%)" in kept
+    tool.score_with_added(catalog, d, ["ens"], ["other"], names, probs, [1])
+    assert "ens - member 1 + other (3 members): 100.00% (alone: 0.00%)" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="members 0 to 2, not 5"):
+        tool.score_with_added(catalog, d, ["ens"], ["other"], names, probs, [5])
+    with pytest.raises(SystemExit):
+        tool.main(["--drop", "1"])             # --drop without --add is refused before anything loads
+
+
 @pytest.mark.parametrize("native", [False, True])
 def test_bf16_is_asked_for_where_it_is_emulated_then_training_runs_in_float32_and_says_so(tmp_path, monkeypatch, capsys, native):
     from ferdesk.training import train_classifier
