@@ -15,6 +15,12 @@ this prints the accuracy of
 A temporal head sees the same frames as the running mean and cannot know where a face began, so its
 gain over frame-only stays near or below the running mean's; a target above the hold mean's gain is
 out of reach of any smoothing of this classifier's outputs.
+
+``--by-track`` splits the held faces by what the tracker did: *fresh* ones start under a face id not seen
+before the face appeared, *inherited* ones under an id an earlier face held (the new face overlapped the
+old box, so only the temporal head's own restart can keep the two apart). Run it on the log of a
+``--temporal on`` session as well: its frame-only column is then the head's accuracy on the same frames
+(the tracker runs before the head, so the ids are the same).
 """
 from __future__ import annotations
 
@@ -31,8 +37,9 @@ sys.path.insert(0, str(ROOT))
 from ferdesk.tracking import iou_matrix  # noqa: E402
 
 
-def held_faces(clip: Path, log: Path) -> tuple[list[np.ndarray], list[int]]:
-    """Per held face, its detected frames' probabilities (in frame order), and its true class index."""
+def held_faces(clip: Path, log: Path) -> tuple[list[np.ndarray], list[int], list[bool]]:
+    """Per held face, its detected frames' probabilities (in frame order), its true class index, and
+    whether it began under a face id that an earlier face held (see ``--by-track``)."""
     truth = json.loads(Path(f"{clip}.json").read_text())
     rows: dict[int, list] = {}
     with open(log / "frames.csv", newline="") as f:
@@ -43,17 +50,24 @@ def held_faces(clip: Path, log: Path) -> tuple[list[np.ndarray], list[int]]:
     order = [f"p_{name}" for name in truth["classes"]]
     if sorted(order) != sorted(prob_cols):
         raise SystemExit(f"{log}: the log's classes {prob_cols} are not the clip's {truth['classes']}")
+    first_seen: dict[str, int] = {}
+    for index in sorted(rows):
+        for r in rows[index]:
+            first_seen.setdefault(r["face_id"], index)
     held: dict[tuple, list] = {}
     label: dict[tuple, int] = {}
+    inherited: dict[tuple, bool] = {}
     for index, gt in enumerate(truth["frames"]):
         found = rows.get(index, [])
         ious = iou_matrix([g["box"] for g in gt], [tuple(float(r[k]) for k in "xywh") for r in found])
         for gi, g in enumerate(gt):
             if found and ious[gi].max() >= 0.3:
                 key = (g["index"], index // 10, gi)
-                held.setdefault(key, []).append([float(found[int(ious[gi].argmax())][c]) for c in order])
+                row = found[int(ious[gi].argmax())]
+                held.setdefault(key, []).append([float(row[c]) for c in order])
                 label[key] = g["label"]
-    return [np.array(v) for v in held.values()], list(label.values())
+                inherited.setdefault(key, first_seen[row["face_id"]] < (index // 10) * 10)
+    return [np.array(v) for v in held.values()], list(label.values()), list(inherited.values())
 
 
 def accuracies(faces: list[np.ndarray], labels: list[int]) -> dict[str, float]:
@@ -71,17 +85,33 @@ def accuracies(faces: list[np.ndarray], labels: list[int]) -> dict[str, float]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("pairs", nargs="+", help="CLIP LOG pairs")
+    ap.add_argument("--by-track", action="store_true",
+                    help="also split the held faces into fresh and inherited track ids, over all the pairs")
     a = ap.parse_args(argv)
     if len(a.pairs) % 2:
         ap.error("give CLIP LOG pairs")
     print("| clip | log | frame-only | running mean | hold mean |")
     print("|---|---|---|---|---|")
     table = []
+    groups: dict[bool, tuple[list, list]] = {False: ([], []), True: ([], [])}
     for clip, log in zip(a.pairs[::2], a.pairs[1::2]):
-        acc = accuracies(*held_faces(Path(clip), Path(log)))
+        faces, labels, inherited = held_faces(Path(clip), Path(log))
+        acc = accuracies(faces, labels)
         table.append(acc)
+        for face, y, old in zip(faces, labels, inherited):
+            groups[old][0].append(face)
+            groups[old][1].append(y)
         print(f"| {Path(clip).name} | {Path(log).name} | {acc['frame-only']:.3f} | {acc['running mean']:.3f} | {acc['hold mean']:.3f} |")
     print("| mean | | " + " | ".join(f"{np.mean([t[k] for t in table]):.3f}" for k in table[0]) + " |")
+    if a.by_track:
+        total = sum(len(f) for f in groups[False][0] + groups[True][0])
+        print("\n| track id | held faces | frames | frame-only | running mean | hold mean |")
+        print("|---|---|---|---|---|---|")
+        for old, (faces, labels) in groups.items():
+            acc = accuracies(faces, labels)
+            frames = sum(len(f) for f in faces)
+            print(f"| {'inherited' if old else 'fresh'} | {len(faces)} | {frames} ({frames / max(total, 1):.0%}) | "
+                  f"{acc['frame-only']:.3f} | {acc['running mean']:.3f} | {acc['hold mean']:.3f} |")
     return 0
 
 
