@@ -36,6 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from ferdesk.tracking import iou_matrix  # noqa: E402
 
+HOLD_FRAMES = 10  # make_clip.py's default --hold: every pasted face stays this many frames
+
 
 def held_faces(clip: Path, log: Path) -> tuple[list[np.ndarray], list[int], list[bool]]:
     """Per held face, its detected frames' probabilities (in frame order), its true class index, and
@@ -58,15 +60,16 @@ def held_faces(clip: Path, log: Path) -> tuple[list[np.ndarray], list[int], list
     label: dict[tuple, int] = {}
     inherited: dict[tuple, bool] = {}
     for index, gt in enumerate(truth["frames"]):
+        hold = index // HOLD_FRAMES
         found = rows.get(index, [])
         ious = iou_matrix([g["box"] for g in gt], [tuple(float(r[k]) for k in "xywh") for r in found])
         for gi, g in enumerate(gt):
             if found and ious[gi].max() >= 0.3:
-                key = (g["index"], index // 10, gi)
+                key = (g["index"], hold, gi)
                 row = found[int(ious[gi].argmax())]
                 held.setdefault(key, []).append([float(row[c]) for c in order])
                 label[key] = g["label"]
-                inherited.setdefault(key, first_seen[row["face_id"]] < (index // 10) * 10)
+                inherited.setdefault(key, first_seen[row["face_id"]] < hold * HOLD_FRAMES)
     return [np.array(v) for v in held.values()], list(label.values()), list(inherited.values())
 
 
@@ -80,6 +83,10 @@ def accuracies(faces: list[np.ndarray], labels: list[int]) -> dict[str, float]:
         hits["hold mean"] += len(probs) * int(probs.mean(0).argmax() == y)
         n += len(probs)
     return {k: v / max(n, 1) for k, v in hits.items()}
+
+
+def cells(acc: dict[str, float]) -> str:
+    return " | ".join(f"{acc[k]:.3f}" for k in ("frame-only", "running mean", "hold mean"))
 
 
 def main(argv=None) -> int:
@@ -101,17 +108,16 @@ def main(argv=None) -> int:
         for face, y, old in zip(faces, labels, inherited):
             groups[old][0].append(face)
             groups[old][1].append(y)
-        print(f"| {Path(clip).name} | {Path(log).name} | {acc['frame-only']:.3f} | {acc['running mean']:.3f} | {acc['hold mean']:.3f} |")
+        print(f"| {Path(clip).name} | {Path(log).name} | {cells(acc)} |")
     print("| mean | | " + " | ".join(f"{np.mean([t[k] for t in table]):.3f}" for k in table[0]) + " |")
     if a.by_track:
         total = sum(len(f) for f in groups[False][0] + groups[True][0])
         print("\n| track id | held faces | frames | frame-only | running mean | hold mean |")
         print("|---|---|---|---|---|---|")
         for old, (faces, labels) in groups.items():
-            acc = accuracies(faces, labels)
             frames = sum(len(f) for f in faces)
             print(f"| {'inherited' if old else 'fresh'} | {len(faces)} | {frames} ({frames / max(total, 1):.0%}) | "
-                  f"{acc['frame-only']:.3f} | {acc['running mean']:.3f} | {acc['hold mean']:.3f} |")
+                  f"{cells(accuracies(faces, labels))} |")
     return 0
 
 
