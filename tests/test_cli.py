@@ -170,6 +170,9 @@ def test_eval_reports_accuracy_recall_and_confusion(tmp_path):
     assert cm.shape == (7, 7) and cm.sum() == 20
     assert out["accuracy"] == pytest.approx(np.trace(cm) / 20)
     _assert_one_line_error(run_cli("eval", "--model", model, "--data", str(tmp_path / "none.npz")), "data file not found")
+    not_npz = tmp_path / "frames.csv"
+    not_npz.write_text("frame,label\n0,happy\n")
+    _assert_one_line_error(run_cli("eval", "--model", model, "--data", str(not_npz)), "frames.csv", "not an .npz archive")
 
 
 def test_bench_measures_each_pair(tmp_path):
@@ -189,3 +192,11 @@ def test_bench_rounds_give_the_median_of_each_pairs_rounds():
     assert row["rounds"] == 3 and len(rounds) == 3 and all(v > 0 for v in rounds)
     assert row["latency_ms_p50"] == pytest.approx(float(np.median(rounds)))
     _assert_one_line_error(run_cli("bench", "--model", model, "--rounds", "0"), "--rounds must be at least 1")
+
+
+def test_bench_refuses_a_model_or_backend_it_cannot_time():
+    """An empty table with exit code 0 would read as 'measured, nothing to show'."""
+    detector = Catalog.load().default("detector").name
+    _assert_one_line_error(run_cli("bench", "--model", "no-such-model"), "unknown model 'no-such-model'")
+    _assert_one_line_error(run_cli("bench", "--model", detector), f"model {detector} is a detector")
+    _assert_one_line_error(run_cli("bench", "--backend", "no-such-backend"), "unknown backend 'no-such-backend'")

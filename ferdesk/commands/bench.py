@@ -17,10 +17,13 @@ import numpy as np
 
 from ferdesk.catalog import Catalog
 from ferdesk.commands.models import model_backends
+from ferdesk.errors import FerdeskError
+
+TIMED_TASKS = ("classifier", "temporal")
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--model", action="append", help="only these classifiers (repeatable)")
+    p.add_argument("--model", action="append", help="only these classifiers or temporal models (repeatable)")
     p.add_argument("--backend", action="append", help="only these backends (repeatable)")
     p.add_argument("--runs", type=int, default=300, help="timed single-face runs per pair")
     p.add_argument("--batch", type=int, default=8, help="batch size for the throughput figure")
@@ -103,6 +106,19 @@ def median_of_rounds(results: list[dict]) -> dict:
     return row
 
 
+def check_selection(catalog: Catalog, models: list[str], backends: list[str]) -> None:
+    """Refuse, in one line, a ``--model`` or ``--backend`` that names nothing bench can time (instead of
+    printing an empty table and succeeding)."""
+    from ferdesk.engines import engines
+
+    for name in models:
+        spec = catalog.get(name)  # an unknown name: one line listing the known ones
+        if spec.task not in TIMED_TASKS:
+            raise FerdeskError(f"model {name} is a {spec.task}; bench times classifiers and temporal models")
+    for name in backends:
+        engines.get(name)  # an unknown backend: one line listing the known ones
+
+
 def main(a) -> int:
     if a.worker:
         model, backend = a.worker
@@ -114,6 +130,7 @@ def main(a) -> int:
         print("error: --rounds must be at least 1", file=sys.stderr)
         return 2
     catalog = Catalog.load()
+    check_selection(catalog, a.model or [], a.backend or [])
     pairs = [(spec, backend, info) for spec in catalog.by_task("classifier") for backend, info in model_backends(spec).items()]
     pairs += [(spec, "temporal", {"available": True}) for spec in catalog.by_task("temporal")]
     pairs = [(spec, backend, info) for spec, backend, info in pairs

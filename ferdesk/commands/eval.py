@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import cv2
@@ -24,6 +25,8 @@ def add_arguments(p) -> None:
 def load_npz(path: Path):
     if not path.exists():
         raise FerdeskError(f"data file not found: {path}")
+    if not zipfile.is_zipfile(path):
+        raise FerdeskError(f"cannot read {path}: not an .npz archive (np.savez of images, labels and classes)")
     try:
         d = np.load(path, allow_pickle=False)
         return d["images"], d["labels"].astype(int), [str(c) for c in d["classes"]]
