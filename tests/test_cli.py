@@ -102,6 +102,16 @@ def test_corrupt_video(tmp_path):
     _assert_one_line_error(run_cli("run", "--source", str(bad), "--no-log"), "cannot read video", "bad.mp4")
 
 
+@pytest.mark.parametrize("flag, value, why", [("--max-frames", "0", "0 is not at least 1"),
+                                              ("--duration", "-1", "-1 is not above 0"),
+                                              ("--threads", "two", "'two' is not a whole number")])
+def test_run_refuses_a_count_or_duration_below_one_before_it_starts(flag, value, why):
+    """Such a value used to run one frame (or all of them) and succeed."""
+    r = run_cli("run", "--source", "demo", "--no-log", flag, value)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == f"ferdesk run: error: argument {flag}: {why}"
+
+
 def test_no_such_camera():
     _assert_one_line_error(run_cli("run", "--source", "camera:97", "--no-log"), "no camera at index 97")
 

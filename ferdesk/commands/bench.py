@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from ferdesk.catalog import Catalog
+from ferdesk.commands import positive_int
 from ferdesk.commands.models import model_backends
 from ferdesk.errors import FerdeskError
 
@@ -25,9 +26,9 @@ TIMED_TASKS = ("classifier", "temporal")
 def add_arguments(p) -> None:
     p.add_argument("--model", action="append", help="only these classifiers or temporal models (repeatable)")
     p.add_argument("--backend", action="append", help="only these backends (repeatable)")
-    p.add_argument("--runs", type=int, default=300, help="timed single-face runs per pair")
-    p.add_argument("--batch", type=int, default=8, help="batch size for the throughput figure")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1: the per-face budget)")
+    p.add_argument("--runs", type=positive_int, default=300, help="timed single-face runs per pair")
+    p.add_argument("--batch", type=positive_int, default=8, help="batch size for the throughput figure")
+    p.add_argument("--threads", type=positive_int, default=1, help="CPU threads (default 1: the per-face budget)")
     p.add_argument("--rounds", type=int, default=1,
                    help="repeat the sweep; each pair's figures are the medians over the rounds (default 1)")
     p.add_argument("--json", action="store_true")

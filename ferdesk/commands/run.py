@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from ferdesk.commands import positive_int, positive_number
 from ferdesk.metrics import StageStats
 from ferdesk.recorder import SessionRecorder, default_session_dir
 from ferdesk.session import build_stack
@@ -28,9 +29,9 @@ def add_arguments(p) -> None:
     p.add_argument("--log", type=Path, help="session folder (default: a new folder under the user data directory)")
     p.add_argument("--no-log", action="store_true", help="do not write a session log")
     p.add_argument("--realtime", action="store_true", help="pace file sources at their frame rate, dropping frames that fall behind")
-    p.add_argument("--max-frames", type=int, help="stop after this many processed frames")
-    p.add_argument("--duration", type=float, help="stop after this many seconds")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads per model (default 1: the stages already run in parallel)")
+    p.add_argument("--max-frames", type=positive_int, help="stop after this many processed frames")
+    p.add_argument("--duration", type=positive_number, help="stop after this many seconds")
+    p.add_argument("--threads", type=positive_int, default=1, help="CPU threads per model (default 1: the stages already run in parallel)")
     p.add_argument("--no-align", action="store_true", help="do not roll-align crops on the eyes")
     p.add_argument("--temporal", default="off", help="per-face smoothing over time: off (default), ema (moving average) or on (the TT-LSTM temporal model)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
