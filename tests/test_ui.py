@@ -236,3 +236,22 @@ def test_the_window_turns_automatic_collection_off_while_its_threads_run(qtbot):
     qtbot.waitUntil(lambda: w.stack_info is not None, timeout=20000)
     w.shutdown()
     assert gc.isenabled()
+
+
+def test_latency_legend_fits_in_its_chart_with_every_stage(qtbot):
+    """Seven stages (temporal head on, render) used to stack one per row and run off the chart's foot."""
+    from ferdesk.ui.perf_charts import STAGE_COLOURS, PerfCharts
+
+    charts = PerfCharts()
+    qtbot.addWidget(charts)
+    charts.resize(520, 360)
+    charts.show()
+    for _ in range(3):
+        charts.add({stage: 1.0 for stage in STAGE_COLOURS})
+        charts.refresh()
+        charts.refresh()
+    legend = charts.lat_plot.getPlotItem().legend
+    assert sorted(label.text for _, label in legend.items) == sorted(STAGE_COLOURS)
+    view = charts.lat_plot.getPlotItem().getViewBox()
+    qtbot.waitUntil(lambda: view.sceneBoundingRect().height() > 0)
+    assert legend.sceneBoundingRect().bottom() <= view.sceneBoundingRect().bottom()

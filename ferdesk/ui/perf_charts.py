@@ -32,7 +32,9 @@ class PerfCharts(QWidget):
         self.fps_plot.setLabel("bottom", "s ago")
         self.fps_curve = self.fps_plot.plot(pen=pg.mkPen("#80cbc4", width=2))
         self.lat_plot = pg.PlotWidget(title="latency per stage (ms, mean per 0.5 s)")
-        self.lat_plot.addLegend(offset=(5, 5))
+        # the stages in rows of four: one entry per row overflowed the plot (six stages with the temporal
+        # head on) and the last ones were cut off at the chart's foot
+        self.lat_plot.addLegend(offset=(5, 2), colCount=4, labelTextSize="8pt", verSpacing=-6)
         self.lat_plot.setLabel("bottom", "s ago")
         for plot in (self.fps_plot, self.lat_plot):
             plot.setMinimumHeight(110)
