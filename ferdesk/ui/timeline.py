@@ -23,7 +23,8 @@ class EmotionTimeline(pg.PlotWidget):
         self._labels: tuple[str, ...] = ()
         self._current: str | None = None
         self._items: list[pg.ScatterPlotItem] = []
-        self.setMinimumHeight(130)
+        # tall enough for seven class names on the left axis without their rows running together
+        self.setMinimumHeight(170)
         self.setLabel("bottom", "s ago")
         self.setXRange(-window_s, 0, padding=0)
         self.enableAutoRange(x=False, y=False)
