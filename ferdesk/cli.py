@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="for the window: classifier from the catalog")
     p.add_argument("--backend", help="for the window: onnxruntime or litert")
     p.add_argument("--detector", help="for the window: face detector")
-    p.add_argument("--temporal", help="for the window: off, ema or on (the TT-LSTM temporal model)")
+    p.add_argument("--temporal", help="for the window: off, ema, ema-restart (the average restarted on a new face) or on (the TT-LSTM temporal model)")
     p.add_argument("--record", nargs="?", const="", metavar="DIR", help="for the window: start recording at once (to DIR, or a new session folder)")
     sub = p.add_subparsers(dest="command")
     for name, help_text in COMMANDS.items():

@@ -2,8 +2,9 @@
 
 A head keeps state per face id and forgets faces that are gone. ``off`` passes probabilities
 through; ``ema`` is an exponential moving average (the cheap baseline the temporal model has
-to beat); ``on`` is the catalog's learned temporal model (a TT-LSTM) over a sliding window of
-each track's frame features.
+to beat); ``ema-restart`` is the same average restarted by the learned head's new-face rule (the
+baseline given the head's one piece of non-smoothing logic, for a fair comparison); ``on`` is the
+catalog's learned temporal model (a TT-LSTM) over a sliding window of each track's frame features.
 """
 from __future__ import annotations
 
@@ -44,6 +45,35 @@ class NoTemporal(TemporalHead):
         return probs
 
 
+def compatible_classifiers(catalog: Catalog, spec: ModelSpec) -> list[str]:
+    """The classifier models whose features the temporal model ``spec`` reads."""
+    space = (spec.get("reads") or {}).get("features")
+    return [m.name for m in catalog.by_task("classifier") if (m.get("features") or {}).get("space") == space and space]
+
+
+def temporal_model_for(catalog: Catalog, classifier) -> ModelSpec:
+    """The catalog's temporal model that reads ``classifier``'s features (the default one when it does)."""
+    default = catalog.default("temporal")
+    fitting = [h for h in catalog.by_task("temporal")
+               if classifier.spec.name in compatible_classifiers(catalog, h) and tuple(classifier.labels) == tuple(h.labels)]
+    if not fitting:
+        usable = sorted({c for h in catalog.by_task("temporal") for c in compatible_classifiers(catalog, h)})
+        raise ModelError(f"temporal model {default.name} reads {default.get('reads', {}).get('features')} features, "
+                         f"which model {classifier.spec.name} does not give; temporal models run with: "
+                         f"{', '.join(usable) or 'none in the catalog'}")
+    return default if default in fitting else fitting[0]
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.dot(a, b) / max(float(np.linalg.norm(a) * np.linalg.norm(b)), 1e-12))
+
+
+def another_face(recent: deque, features: np.ndarray, below: float | None) -> bool:
+    """The new-face rule: a frame whose features are less like the mean of the track's ``recent`` ones
+    than ``below`` (cosine) shows another face than the one the track held (``None``: never)."""
+    return bool(recent) and below is not None and cosine(np.mean(recent, axis=0), features) < below
+
+
 @temporal_heads.register("ema")
 class EmaTemporal(TemporalHead):
     """p_t = alpha * frame_t + (1 - alpha) * p_(t-1), per face id; a new id starts from its frame."""
@@ -64,17 +94,43 @@ class EmaTemporal(TemporalHead):
         self._state = {}
 
 
-def compatible_classifiers(catalog: Catalog, spec: ModelSpec) -> list[str]:
-    """The classifier models whose features the temporal model ``spec`` reads."""
-    space = (spec.get("reads") or {}).get("features")
-    return [m.name for m in catalog.by_task("classifier") if (m.get("features") or {}).get("space") == space and space]
+@temporal_heads.register("ema-restart")
+class EmaRestartTemporal(EmaTemporal):
+    """The EMA, started again from the frame when the learned head for this classifier would restart
+    its window: the same rule (``another_face``), the same threshold (that head's catalog entry's
+    ``new_face_below``) over the same number of recent frames (its ``window``)."""
+
+    def __init__(self, new_face_below: float | None, window: int, alpha: float = 0.4):
+        super().__init__(alpha)
+        self.new_face_below = new_face_below
+        self.window = window
+        self._recent: dict[int, deque] = {}
+
+    @classmethod
+    def create(cls, catalog: Catalog | None = None, classifier=None) -> "EmaRestartTemporal":
+        catalog = catalog or Catalog.load()
+        spec = temporal_model_for(catalog, classifier) if classifier is not None else catalog.default("temporal")
+        return cls(spec.get("new_face_below"), int(spec.get("window")))
+
+    def update(self, face_ids, probs, features=None):
+        if len(face_ids) and features is None:
+            raise ModelError("the moving average with restarts needs the classifier's features")
+        recent = {}
+        for i, fid in enumerate(face_ids):
+            recent[fid] = self._recent.get(fid, deque(maxlen=self.window))
+            if another_face(recent[fid], features[i], self.new_face_below):
+                recent[fid].clear()
+                self._state.pop(fid, None)
+            recent[fid].append(features[i])
+        self._recent = recent
+        return super().update(face_ids, probs, features)
+
+    def reset(self) -> None:
+        super().reset()
+        self._recent = {}
 
 
 FROM_CATALOG = object()  # LearnedTemporal's new_face_below: the catalog entry's value
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.dot(a, b) / max(float(np.linalg.norm(a) * np.linalg.norm(b)), 1e-12))
 
 
 @temporal_heads.register("on")
@@ -132,17 +188,7 @@ class LearnedTemporal(TemporalHead):
     def create(cls, catalog: Catalog | None = None, classifier=None) -> "LearnedTemporal":
         """The temporal model that reads ``classifier``'s features (the default one when it does)."""
         catalog = catalog or Catalog.load()
-        default = catalog.default("temporal")
-        if classifier is None:
-            return cls(default)
-        fitting = [h for h in catalog.by_task("temporal")
-                   if classifier.spec.name in compatible_classifiers(catalog, h) and tuple(classifier.labels) == tuple(h.labels)]
-        if not fitting:
-            usable = sorted({c for h in catalog.by_task("temporal") for c in compatible_classifiers(catalog, h)})
-            raise ModelError(f"temporal model {default.name} reads {default.get('reads', {}).get('features')} features, "
-                             f"which model {classifier.spec.name} does not give; temporal models run with: "
-                             f"{', '.join(usable) or 'none in the catalog'}")
-        return cls(default if default in fitting else fitting[0])
+        return cls(catalog.default("temporal") if classifier is None else temporal_model_for(catalog, classifier))
 
     def update(self, face_ids, probs, features=None):
         seen = set(face_ids)
@@ -161,7 +207,7 @@ class LearnedTemporal(TemporalHead):
             hist = self._history.setdefault(fid, deque(maxlen=self.window))
             prob_hist = self._prob_history.setdefault(fid, deque(maxlen=self.window))
             self._unseen.pop(fid, None)
-            if hist and self.new_face_below is not None and cosine(np.mean(hist, axis=0), features[i]) < self.new_face_below:
+            if another_face(hist, features[i], self.new_face_below):
                 hist.clear()
                 prob_hist.clear()
             hist.append(features[i])

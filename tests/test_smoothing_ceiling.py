@@ -20,12 +20,12 @@ def test_running_and_hold_means_count_each_detected_frame():
     right, wrong = [0.6, 0.4], [0.3, 0.7]          # class 0 is the truth
     # one face held 4 frames: wrong, right, right, wrong (frame-only 2 of 4);
     # running mean: [.3,.7] wrong, [.45,.55] wrong, [.5,.5] argmax 0 right, [.45,.55] wrong -> 1 of 4;
-    # hold mean [.45, .55]: wrong on all four
+    # hold mean [.45, .55]: wrong on all four; EMA (alpha 0.4) [.3,.7], [.42,.58], [.492,.508], [.415,.585]: 0 of 4
     face = np.array([wrong, right, right, wrong])
     # a second face, class 1, always right: 3 frames right on every measure
     other = np.array([[0.2, 0.8]] * 3)
     acc = _tool().accuracies([face, other], [0, 1])
-    assert acc == {"frame-only": 5 / 7, "running mean": 4 / 7, "hold mean": 3 / 7}
+    assert acc == {"frame-only": 5 / 7, "running mean": 4 / 7, "hold mean": 3 / 7, "EMA (oracle start)": 3 / 7}
 
 
 def test_held_faces_mark_a_face_that_begins_under_an_earlier_faces_track_id(tmp_path, capsys):

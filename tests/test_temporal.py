@@ -7,7 +7,7 @@ import pytest
 
 from ferdesk.catalog import Catalog
 from ferdesk.errors import ModelError
-from ferdesk.temporal import LearnedTemporal, compatible_classifiers, make_temporal
+from ferdesk.temporal import EmaRestartTemporal, EmaTemporal, LearnedTemporal, compatible_classifiers, make_temporal
 
 CATALOG = Catalog.load()
 
@@ -77,6 +77,31 @@ def test_a_different_face_under_the_same_id_restarts_the_window():
     for _ in range(6):
         steady.update((1,), probs, (a + rng.normal(0, 0.01, n).astype(np.float32))[None])
     assert len(steady._history[1]) == 6
+
+
+def test_the_restarted_moving_average_restarts_where_the_learned_head_would_and_is_the_plain_one_elsewhere():
+    rng = np.random.default_rng(0)
+    spec = CATALOG.default("temporal")
+    n = spec.get("reads")["size"]
+    a, b = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    a[: n // 2], b[n // 2:] = rng.random(n // 2) + 0.5, rng.random(n - n // 2) + 0.5   # cosine 0
+    frames = rng.dirichlet(np.ones(7), size=8).astype(np.float32)
+    plain, restarted = EmaTemporal(), EmaRestartTemporal(spec.get("new_face_below"), int(spec.get("window")))
+    for p in frames[:6]:                              # one face: the same as the plain average
+        same_face = (a + rng.normal(0, 0.01, n).astype(np.float32))[None]
+        np.testing.assert_allclose(restarted.update((3,), p[None], same_face), plain.update((3,), p[None], same_face))
+    switched = restarted.update((3,), frames[6][None], b[None])
+    np.testing.assert_allclose(switched, frames[6][None])          # another face: starts from its own frame
+    assert np.abs(plain.update((3,), frames[6][None], b[None]) - frames[6]).max() > 1e-3
+    # then it averages the new face's frames only
+    np.testing.assert_allclose(restarted.update((3,), frames[7][None], b[None]), (0.4 * frames[7] + 0.6 * frames[6])[None], rtol=1e-6)
+    # built for a classifier, it takes that classifier's head's threshold and window
+    clf = SimpleNamespace(spec=CATALOG.default("classifier"), labels=CATALOG.default("classifier").labels)
+    made = make_temporal("ema-restart", CATALOG, clf)
+    head = LearnedTemporal.create(CATALOG, clf)
+    assert isinstance(made, EmaRestartTemporal) and (made.new_face_below, made.window) == (head.new_face_below, head.window)
+    with pytest.raises(ModelError, match="needs the classifier's features"):
+        made.update((1,), frames[:1], None)
 
 
 def test_a_classifier_without_the_features_is_refused_with_the_models_that_fit():

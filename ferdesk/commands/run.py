@@ -33,7 +33,7 @@ def add_arguments(p) -> None:
     p.add_argument("--duration", type=positive_number, help="stop after this many seconds")
     p.add_argument("--threads", type=positive_int, default=1, help="CPU threads per model (default 1: the stages already run in parallel)")
     p.add_argument("--no-align", action="store_true", help="do not roll-align crops on the eyes")
-    p.add_argument("--temporal", default="off", help="per-face smoothing over time: off (default), ema (moving average) or on (the TT-LSTM temporal model)")
+    p.add_argument("--temporal", default="off", help="per-face smoothing over time: off (default), ema (moving average), ema-restart (the average, restarted where the temporal model would see a new face) or on (the TT-LSTM temporal model)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 

@@ -184,8 +184,9 @@ class MainWindow(QMainWindow):
                         f"{', '.join(compatible_classifiers(self.catalog, learned[0])) or 'no bundled model'} features)"
                         if learned else "TT-LSTM (unavailable: no temporal model in the catalog)")
         for name, text in (("off", "off (per-frame probabilities)"), ("ema", "moving average per face (EMA)"),
+                           ("ema-restart", "moving average per face, restarted when another face takes the track"),
                            ("on", learned_text)):
-            act = QAction(text, self, checkable=True, data=name, enabled=name != "on" or bool(learned))
+            act = QAction(text, self, checkable=True, data=name, enabled=name in ("off", "ema") or bool(learned))
             act.triggered.connect(lambda _=False, n=name: self.inference.request_stack(temporal=n))
             self.temporal_group.addAction(act)
             temporal.addAction(act)
