@@ -1,4 +1,5 @@
-"""One module per CLI command; ``ferdesk.cli`` only parses arguments and dispatches."""
+"""One module per CLI command; ``ferdesk.cli`` only parses arguments and dispatches. Here: the argument
+types the commands share."""
 import argparse
 
 
