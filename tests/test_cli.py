@@ -185,6 +185,17 @@ def test_eval_reports_accuracy_recall_and_confusion(tmp_path):
     _assert_one_line_error(run_cli("eval", "--model", model, "--data", str(not_npz)), "frames.csv", "not an .npz archive")
 
 
+@pytest.mark.parametrize("flag, value, why", [("--batch", "0", "0 is not at least 1"),
+                                              ("--threads", "-1", "-1 is not at least 1")])
+def test_eval_refuses_a_batch_or_thread_count_below_one(tmp_path, flag, value, why):
+    """--batch 0 used to end in a traceback (range() arg 3 must not be zero), --threads -1 ran on."""
+    data = tmp_path / "faces.npz"
+    np.savez(data, images=np.zeros((2, 48, 48), np.uint8), labels=np.zeros(2, int), classes=np.array(Catalog.load().default("classifier").labels))
+    r = run_cli("eval", "--model", Catalog.load().default("classifier").name, "--data", str(data), flag, value)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == f"ferdesk eval: error: argument {flag}: {why}"
+
+
 def test_bench_measures_each_pair(tmp_path):
     model = Catalog.load().default("classifier").name
     r = run_cli("bench", "--model", model, "--backend", "onnxruntime", "--runs", "20", "--json")

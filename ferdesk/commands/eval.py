@@ -10,6 +10,7 @@ import numpy as np
 
 from ferdesk.catalog import Catalog
 from ferdesk.classifier import Classifier
+from ferdesk.commands import positive_int
 from ferdesk.errors import FerdeskError
 
 
@@ -17,8 +18,8 @@ def add_arguments(p) -> None:
     p.add_argument("--model", required=True)
     p.add_argument("--data", required=True, type=Path, help=".npz with images (N,H,W) uint8, labels (N,), classes")
     p.add_argument("--backend")
-    p.add_argument("--batch", type=int, default=256)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batch", type=positive_int, default=256, help="faces per inference call (default 256)")
+    p.add_argument("--threads", type=positive_int, default=2, help="CPU threads (default 2)")
     p.add_argument("--json", action="store_true")
 
 
