@@ -83,6 +83,12 @@ def test_sigkill_loses_at_most_a_second_and_leaves_a_valid_csv(tmp_path):
     assert session["frames_processed"] > 0 and session["stopped_at"] is None
 
 
+def _assert_argument_refused(r, command, flag, why):
+    """argparse's refusal: usage, then one error line naming the argument; exit 2, no traceback."""
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == f"ferdesk {command}: error: argument {flag}: {why}"
+
+
 def _assert_one_line_error(r, *needles):
     assert r.returncode != 0
     lines = r.stderr.strip().splitlines()
@@ -107,9 +113,7 @@ def test_corrupt_video(tmp_path):
                                               ("--threads", "two", "'two' is not a whole number")])
 def test_run_refuses_a_count_or_duration_below_one_before_it_starts(flag, value, why):
     """Such a value used to run one frame (or all of them) and succeed."""
-    r = run_cli("run", "--source", "demo", "--no-log", flag, value)
-    assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert r.stderr.strip().splitlines()[-1] == f"ferdesk run: error: argument {flag}: {why}"
+    _assert_argument_refused(run_cli("run", "--source", "demo", "--no-log", flag, value), "run", flag, why)
 
 
 def test_no_such_camera():
@@ -189,11 +193,10 @@ def test_eval_reports_accuracy_recall_and_confusion(tmp_path):
                                               ("--threads", "-1", "-1 is not at least 1")])
 def test_eval_refuses_a_batch_or_thread_count_below_one(tmp_path, flag, value, why):
     """--batch 0 used to end in a traceback (range() arg 3 must not be zero), --threads -1 ran on."""
+    model = Catalog.load().default("classifier")
     data = tmp_path / "faces.npz"
-    np.savez(data, images=np.zeros((2, 48, 48), np.uint8), labels=np.zeros(2, int), classes=np.array(Catalog.load().default("classifier").labels))
-    r = run_cli("eval", "--model", Catalog.load().default("classifier").name, "--data", str(data), flag, value)
-    assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert r.stderr.strip().splitlines()[-1] == f"ferdesk eval: error: argument {flag}: {why}"
+    np.savez(data, images=np.zeros((2, 48, 48), np.uint8), labels=np.zeros(2, int), classes=np.array(model.labels))
+    _assert_argument_refused(run_cli("eval", "--model", model.name, "--data", str(data), flag, value), "eval", flag, why)
 
 
 def test_bench_measures_each_pair(tmp_path):
