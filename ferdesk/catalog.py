@@ -1,14 +1,20 @@
-"""The model catalog (``models/catalog.json``): the one description of every bundled model.
+"""The model catalog: the one description of every model ferdesk can run.
 
-The CLI, the pipeline and the app menus read it; so does an outside script that only has
-onnxruntime. The schema is documented in the README ("Model catalog").
+The installed package carries a slim set (``ferdesk/models/catalog.json``, package data: the three
+tiers, the default temporal head and the detectors). Model packs add more: a folder with a
+``catalog.json`` of the same schema, given with ``--models DIR``, listed in ``$FERDESK_MODELS``
+(``os.pathsep``-separated), or installed as a distribution that registers an entry point in the
+``ferdesk.model_packs`` group (the research zoo, ``ferdesk-zoo``, built from ``models/`` in the
+repository). One reader merges them; a pack's entry whose name is already taken is skipped and a
+pack never sets a default. The schema is documented in ``docs/catalog.md``.
 """
 from __future__ import annotations
 
 import hashlib
-import os
 import json
+import os
 from dataclasses import dataclass, field, replace
+from importlib import metadata, resources
 from pathlib import Path
 
 import cv2
@@ -16,9 +22,13 @@ import numpy as np
 
 from ferdesk.errors import ModelError
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+MODELS_DIR = Path(str(resources.files("ferdesk") / "models"))  # package data (a real folder in wheels and bundles)
 CATALOG_PATH = MODELS_DIR / "catalog.json"
 TASKS = ("detector", "classifier", "temporal")
+PACK_ENTRY_POINTS = "ferdesk.model_packs"
+BUNDLED = "bundled"
+ZOO_HINT = ("the research zoo's models come with the ferdesk-zoo model pack: `pip install ./models` in a checkout, "
+            "or --models DIR / FERDESK_MODELS for a folder")
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,7 @@ class ModelSpec:
     input: InputSpec | None
     files: tuple[ModelFile, ...]
     raw: dict = field(repr=False, compare=False)
+    origin: str = BUNDLED  # "bundled", or the model pack the entry came from
 
     @property
     def primary(self) -> ModelFile | None:
@@ -103,24 +114,26 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-class Catalog:
-    def __init__(self, models: list[ModelSpec], path: Path):
-        self.models = models
-        self.path = path
-
-    @classmethod
-    def load(cls, path: Path | None = None) -> "Catalog":
-        """Load ``path``, else ``$FERDESK_CATALOG``, else the bundled ``models/catalog.json``."""
-        path = Path(path or os.environ.get("FERDESK_CATALOG") or CATALOG_PATH)
+def read_catalog_file(path: Path, origin: str = BUNDLED) -> list[ModelSpec]:
+    """The entries of one catalog document, their file paths resolved against its folder."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+        entries = doc["models"]
+        if not isinstance(entries, list):
+            raise TypeError
+    except FileNotFoundError:
+        raise ModelError(f"model catalog not found: {path}") from None
+    except json.JSONDecodeError as e:
+        raise ModelError(f"model catalog {path} is not valid JSON: {e}") from None
+    except (KeyError, TypeError):
+        raise ModelError(f"model catalog {path} has no list of models") from None
+    except OSError as e:
+        raise ModelError(f"model catalog {path} cannot be read: {e.strerror or e}") from None
+    base = path.parent
+    models = []
+    for entry in entries:
         try:
-            doc = json.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise ModelError(f"model catalog not found: {path}") from None
-        except json.JSONDecodeError as e:
-            raise ModelError(f"model catalog {path} is not valid JSON: {e}") from None
-        base = Path(path).parent
-        models = []
-        for entry in doc["models"]:
             files = tuple(
                 ModelFile(
                     f["format"], base / f["path"], int(f["size_bytes"]), f["sha256"],
@@ -129,18 +142,104 @@ class Catalog:
                 for f in entry.get("files", [])
             )
             spec = InputSpec.from_dict(entry["input"]) if "input" in entry else None
-            models.append(ModelSpec(entry["name"], entry["task"], tuple(entry.get("labels", [])), spec, files, entry))
-        return cls(models, Path(path))
+            models.append(ModelSpec(entry["name"], entry["task"], tuple(entry.get("labels", [])), spec, files, entry, origin))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelError(f"model catalog {path} has a malformed entry {entry.get('name', '?') if isinstance(entry, dict) else entry!r}: {e!r}") from None
+    return models
+
+
+def pack_catalog_path(folder: Path | str) -> Path:
+    """A model pack is a folder holding ``catalog.json``; a path to the file itself is accepted too."""
+    folder = Path(folder).expanduser()
+    path = folder if folder.suffix == ".json" else folder / "catalog.json"
+    if not path.is_file():
+        raise ModelError(f"model pack {folder} has no catalog.json" if folder.is_dir() else f"model pack not found: {folder}")
+    return path
+
+
+def installed_packs() -> tuple[list[tuple[str, Path]], list[str]]:
+    """Model packs installed as distributions: (distribution name, catalog path) per entry point, and a
+    one-line problem per pack that could not be loaded (a broken pack must not stop the app)."""
+    found, problems = [], []
+    for ep in metadata.entry_points(group=PACK_ENTRY_POINTS):
+        name = ep.dist.name if ep.dist else ep.name
+        try:
+            found.append((name, pack_catalog_path(ep.load()())))
+        except Exception as e:
+            problems.append(f"installed model pack {name} ({ep.value}) skipped: {e}")
+    return found, problems
+
+
+def env_packs() -> list[Path]:
+    return [Path(p) for p in os.environ.get("FERDESK_MODELS", "").split(os.pathsep) if p.strip()]
+
+
+class Catalog:
+    def __init__(self, models: list[ModelSpec], path: Path, packs: tuple[str, ...] = (), problems: tuple[str, ...] = ()):
+        self.models = models
+        self.path = path
+        self.packs = packs        # the model packs merged in, by origin name
+        self.problems = problems  # installed packs that were skipped, one line each
+
+    @classmethod
+    def load(cls, path: Path | None = None, packs: list[Path | str] | tuple = (), discover: bool | None = None) -> "Catalog":
+        """The catalog at ``path`` (else ``$FERDESK_CATALOG``, else the bundled one), merged with model packs:
+        ``packs`` (``--models DIR``), then, when ``discover`` (the default for the installed catalog, not for
+        an explicit ``path``), ``$FERDESK_MODELS`` and the installed packs."""
+        if discover is None:
+            discover = path is None
+        path = Path(path or os.environ.get("FERDESK_CATALOG") or CATALOG_PATH)
+        models = read_catalog_file(path)
+        sources = [(str(Path(p).expanduser()), pack_catalog_path(p)) for p in packs]
+        problems: list[str] = []
+        if discover:
+            sources += [(str(p), pack_catalog_path(p)) for p in env_packs()]
+            installed, problems = installed_packs()
+            sources += installed
+        taken = {m.name for m in models}
+        merged = []
+        for origin, pack_path in sources:
+            if pack_path.resolve() == path.resolve() or origin in merged:
+                continue
+            merged.append(origin)
+            for m in read_catalog_file(pack_path, origin):
+                if m.name in taken:
+                    continue  # names are unique: the first catalog that has one keeps it
+                taken.add(m.name)
+                if m.raw.get("default"):  # a pack never takes the default
+                    m = replace(m, raw={k: v for k, v in m.raw.items() if k != "default"})
+                models.append(m)
+        return cls(models, path, tuple(merged), tuple(problems))
 
     def get(self, name: str) -> ModelSpec:
         for m in self.models:
             if m.name == name:
                 return m
         known = ", ".join(m.name for m in self.models)
-        raise ModelError(f"unknown model {name!r} (known: {known})")
+        hint = "" if self.packs else f"; {ZOO_HINT}"
+        raise ModelError(f"unknown model {name!r} (known: {known}){hint}")
 
     def by_task(self, task: str) -> list[ModelSpec]:
         return [m for m in self.models if m.task == task]
+
+    def family(self, spec: ModelSpec) -> str:
+        """The FP32 entry a classifier was compressed from (itself when it was not), by name; a root that
+        is not in this catalog (the zoo not installed) is still named."""
+        seen = {spec.name}
+        while spec.get("compressed_from") and spec.get("compressed_from") not in seen:
+            parent = spec.get("compressed_from")
+            found = next((m for m in self.models if m.name == parent), None)
+            if found is None:
+                return parent
+            spec = found
+            seen.add(spec.name)
+        return spec.name
+
+    def tiers(self) -> dict[str, ModelSpec]:
+        """The classifiers that fill a tier, in tier order (tiny, balanced, best)."""
+        order = ("tiny", "balanced", "best")
+        found = {m.get("tier"): m for m in self.by_task("classifier") if m.get("tier") in order}
+        return {t: found[t] for t in order if t in found}
 
     def default(self, task: str) -> ModelSpec:
         for m in self.by_task(task):

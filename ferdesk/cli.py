@@ -6,6 +6,7 @@ import os
 import sys
 
 from ferdesk import __version__
+from ferdesk.commands import add_models_argument, load_catalog
 from ferdesk.errors import FerdeskError
 
 COMMANDS = {
@@ -28,10 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detector", help="for the window: face detector")
     p.add_argument("--temporal", help="for the window: off, ema, ema-restart (the average restarted on a new face) or on (the TT-LSTM temporal model)")
     p.add_argument("--record", nargs="?", const="", metavar="DIR", help="for the window: start recording at once (to DIR, or a new session folder)")
+    add_models_argument(p)
     sub = p.add_subparsers(dest="command")
     for name, help_text in COMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
         import_module(f"ferdesk.commands.{name}").add_arguments(sp)
+        if name != "export":
+            add_models_argument(sp)
     return p
 
 
@@ -43,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             from ferdesk.ui.app import run_app
 
-            return run_app(args.source, args.model, args.backend, args.detector, args.record, args.temporal)
+            return run_app(args.source, args.model, args.backend, args.detector, args.record, args.temporal,
+                           catalog=load_catalog(args))
         code = import_module(f"ferdesk.commands.{args.command}").main(args)
         sys.stdout.flush()  # inside the try: a reader that went away is seen here, not at exit
         return code

@@ -132,9 +132,10 @@ class InferenceWorker(QObject):
     finished = Signal()
 
     def __init__(self, slot: FrameSlot, model: str | None = None, backend: str | None = None,
-                 detector: str | None = None, threads: int = 2, temporal: str | None = None):
+                 detector: str | None = None, threads: int = 2, temporal: str | None = None, catalog=None):
         super().__init__()
         self.slot = slot
+        self.catalog = catalog  # the window's catalog (bundled set plus model packs); None: the installed one
         self._wanted = {"model": model, "backend": backend, "detector": detector, "temporal": temporal}
         self.threads = threads
         self._requests: queue.Queue = queue.Queue()
@@ -172,7 +173,7 @@ class InferenceWorker(QObject):
             wanted = {**self._wanted, **arg}
             try:
                 new = build_stack(wanted["model"], wanted["backend"], wanted["detector"], threads=self.threads,
-                                  temporal=wanted["temporal"])
+                                  temporal=wanted["temporal"], catalog=self.catalog)
             except FerdeskError as e:
                 self.error.emit(str(e))
                 return
@@ -207,14 +208,14 @@ class InferenceWorker(QObject):
     def run(self) -> None:
         try:
             try:
-                self._stack = build_stack(**self._wanted, threads=self.threads)
+                self._stack = build_stack(**self._wanted, threads=self.threads, catalog=self.catalog)
             except FerdeskError as e:
                 if self._wanted["temporal"] in (None, "off"):
                     raise
                 # a temporal mode that cannot run with this model should not cost the whole stack
                 self.error.emit(f"{e}; temporal mode off")
                 self._wanted["temporal"] = "off"
-                self._stack = build_stack(**self._wanted, threads=self.threads)
+                self._stack = build_stack(**self._wanted, threads=self.threads, catalog=self.catalog)
         except FerdeskError as e:
             self.error.emit(str(e))
             self.finished.emit()

@@ -1,4 +1,8 @@
-"""Shared fixtures: everything is made here from files in the repository (no ../shared)."""
+"""Shared fixtures: everything is made here from files in the repository or the installed package (no ../shared).
+
+CI runs the tests against the installed wheel (``FERDESK_TEST_INSTALLED=1``): then the package must come
+from site-packages, not from this checkout, and every command runs from a folder outside the checkout.
+"""
 from __future__ import annotations
 
 import json
@@ -6,14 +10,25 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO_IMAGE = ROOT / "resources" / "demo" / "astronaut.jpg"
+import ferdesk
+from ferdesk.catalog import MODELS_DIR
+from ferdesk.sources.demo import DEMO_IMAGE  # noqa: F401 (the fixtures' photo, from the package data)
+
+ROOT = Path(__file__).resolve().parent.parent    # the checkout: tools/, experiments/ and the zoo (models/)
+INSTALLED = os.environ.get("FERDESK_TEST_INSTALLED") == "1"
+# Commands run from outside the checkout, as a user's would (python -m puts the working folder first on sys.path).
+RUN_DIR = Path(tempfile.gettempdir()) if INSTALLED else ROOT
+
+if INSTALLED and ROOT in Path(ferdesk.__file__).resolve().parents:
+    raise pytest.UsageError(f"FERDESK_TEST_INSTALLED=1 but ferdesk is imported from the checkout ({ferdesk.__file__}); "
+                            "run pytest (not python -m pytest) with the wheel installed and no editable install")
 
 
 def compose_clip(path: Path, frames: int = 24, size=(640, 480), fps: float = 30.0) -> list[list[tuple[int, int, int, int]]]:
@@ -45,14 +60,14 @@ def clip(tmp_path_factory) -> Path:
 
 def run_cli(*args: str, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ferdesk", *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})}, cwd=ROOT)
+                          env={**os.environ, **(env or {})}, cwd=RUN_DIR)
 
 
 @pytest.fixture
 def catalog_copy(tmp_path) -> Path:
-    """A writable copy of models/ (catalog + files) for tests that break things."""
+    """A writable copy of the bundled models (catalog + files) for tests that break things."""
     dst = tmp_path / "models"
-    shutil.copytree(ROOT / "models", dst)
+    shutil.copytree(MODELS_DIR, dst)
     return dst / "catalog.json"
 
 
@@ -64,4 +79,6 @@ def read_json(path: Path) -> dict:
 def isolated_config(tmp_path, monkeypatch):
     """Tests never read or write the user's real settings."""
     monkeypatch.setenv("FERDESK_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("FERDESK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("FERDESK_MODELS", raising=False)
     return tmp_path / "config"

@@ -89,15 +89,19 @@ def test_an_ensemble_run_reports_each_member_and_the_averaged_rows(tmp_path, cap
 def test_another_architecture_gets_heads_sized_to_its_feature_maps(tmp_path, capsys, monkeypatch):
     import json
 
-    from ferdesk import catalog
+    from ferdesk.training import catalogs
 
     synthetic_ckplus(tmp_path / "ck.npz")
     weights = tmp_path / "fernet-t.pt"
     torch.manual_seed(0)
     torch.save(build("fernet-t").state_dict(), weights)
     # --write-catalog stores the table in a temporary copy of the catalog, not the repository's
-    monkeypatch.setattr(catalog, "CATALOG_PATH", tmp_path / "catalog.json")
+    real_store = catalogs.CatalogStore
+    monkeypatch.setattr(catalogs, "CatalogStore",
+                        lambda: real_store(tmp_path / "catalog.json", tmp_path / "zoo" / "catalog.json"))
     (tmp_path / "catalog.json").write_text(json.dumps({"models": [{"name": "tt-lstm-x", "metrics": {}}]}))
+    (tmp_path / "zoo").mkdir()
+    (tmp_path / "zoo" / "catalog.json").write_text(json.dumps({"models": []}))
     ckplus.main(["--data", str(tmp_path / "ck.npz"), "--weights", f"fernet-t={weights}", "--folds", "2",
                  "--finetune-epochs", "1", "--head-steps", "5", "--threads", "1", "--init-head", "fer",
                  "--write-catalog", "tt-lstm-x", "--log", str(tmp_path / "run.log")])

@@ -13,7 +13,7 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from conftest import ROOT, read_json, run_cli
+from conftest import RUN_DIR, read_json, run_cli
 from ferdesk.catalog import Catalog
 
 LEADING = "frame,time_s,wall_time,face_id,x,y,w,h,score,label,confidence".split(",")
@@ -60,7 +60,7 @@ def test_run_on_a_clip_logs_every_face_of_every_frame(clip, tmp_path):
 def test_sigkill_loses_at_most_a_second_and_leaves_a_valid_csv(tmp_path):
     log = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "ferdesk", "run", "--source", "demo", "--log", str(log)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=RUN_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     csv_path = log / "frames.csv"
     deadline = time.time() + 60
     try:
@@ -148,7 +148,7 @@ def test_a_reader_that_stops_early_gets_no_traceback():
     read_end, write_end = os.pipe()
     os.close(read_end)                                   # nobody will read: every write fails with EPIPE
     r = subprocess.run([sys.executable, "-m", "ferdesk", "models"], stdout=write_end, stderr=subprocess.PIPE,
-                       text=True, cwd=ROOT, timeout=120)
+                       text=True, cwd=RUN_DIR, timeout=120)
     os.close(write_end)
     assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr
     assert r.returncode == 1

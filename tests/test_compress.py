@@ -350,19 +350,19 @@ def test_int8_input_quantisation_puts_every_pixel_on_an_integer_whatever_the_cal
     np.testing.assert_array_equal(by_division[0], by_product[0])
 
 
-def _packaging_script(name: str):
-    """A script of packaging/ (not a package) imported as a module."""
+def _experiment_script(name: str):
+    """A script of experiments/ (not a package) imported as a module."""
     import importlib.util
     from pathlib import Path
 
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent.parent / "packaging" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent.parent / "experiments" / f"{name}.py")
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     return tool
 
 
 def test_ensemble_members_are_read_out_of_the_onnx_file_with_their_own_parameter_counts(tmp_path):
-    tool = _packaging_script("ensemble_members")
+    tool = _experiment_script("ensemble_members")
     torch.manual_seed(0)
     nets = [build("fernet-t").eval(), build("fernet-s").eval()]
     path = tmp_path / "pair.onnx"
@@ -381,7 +381,7 @@ def test_ensemble_members_are_read_out_of_the_onnx_file_with_their_own_parameter
 
 
 def test_ensemble_members_drop_replaces_a_member_with_the_added_model(tmp_path, monkeypatch, capsys):
-    tool = _packaging_script("ensemble_members")
+    tool = _experiment_script("ensemble_members")
     labels = np.array([0, 1, 2, 3])
     onehot = np.eye(7, dtype=np.float32)
     good = onehot[labels]                     # right on every face
@@ -393,9 +393,7 @@ def test_ensemble_members_drop_replaces_a_member_with_the_added_model(tmp_path, 
 
     class Spec:
         input = type("I", (), {"to_tensor": staticmethod(lambda x: x)})()
-
-        def get(self, key):
-            return "x.onnx"
+        primary = type("F", (), {"path": "x.onnx"})()
 
     catalog = type("C", (), {"get": lambda self, name: Spec()})()
     d = {"labels": labels, "images": np.zeros((4, 48, 48), np.uint8)}
@@ -686,7 +684,7 @@ def test_a_cropped_network_reads_only_the_centre_of_its_48x48_input_in_every_fil
 
 
 def test_widening_the_one_channel_first_convolution_to_four_channels_changes_no_output(tmp_path):
-    tool = _packaging_script("int8_formats")
+    tool = _experiment_script("int8_formats")
     torch.manual_seed(0)
     src = tmp_path / "pair.onnx"
     export_onnx(WithSoftmax([build("fernet-t").eval(), build("fernet-t").eval()]).eval(), src)

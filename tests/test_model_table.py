@@ -1,4 +1,4 @@
-"""packaging/model_table.py: the timings it stores, and the table rebuilt from them."""
+"""tools/model_table.py: the timings it stores, and the table rebuilt from them."""
 from __future__ import annotations
 
 import importlib.util
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "packaging" / "model_table.py"
+SCRIPT = Path(__file__).resolve().parent.parent / "tools" / "model_table.py"
 
 
 @pytest.fixture()

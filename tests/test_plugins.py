@@ -126,7 +126,7 @@ def test_engine_contract(name):
 def test_backends_agree_on_an_fp32_classifier():
     """ONNX and TFLite files exported from one FP32 graph give the same probabilities.
     (INT8 files are quantised separately per backend: their agreement is measured by
-    packaging/measure_models.py on PublicTest, not here.)"""
+    tools/measure_models.py on PublicTest, not here.)"""
     from ferdesk.classifier import Classifier
 
     if not engines.get("litert").availability()[0]:

@@ -1,4 +1,4 @@
-"""packaging/clip_smoothing_ceiling.py: frame-only, causal running mean and hold mean over one held face."""
+"""experiments/clip_smoothing_ceiling.py: frame-only, causal running mean and hold mean over one held face."""
 from __future__ import annotations
 
 import importlib.util
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-SCRIPT = Path(__file__).resolve().parent.parent / "packaging" / "clip_smoothing_ceiling.py"
+SCRIPT = Path(__file__).resolve().parent.parent / "experiments" / "clip_smoothing_ceiling.py"
 
 
 def _tool():

@@ -9,7 +9,11 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from ferdesk.ui.main_window import MainWindow, classifier_family  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
+
+from ferdesk.latency_store import LatencyStore  # noqa: E402
+from ferdesk.ui.main_window import MainWindow  # noqa: E402
+from ferdesk.ui.model_table import NAME_ROLE  # noqa: E402
 
 
 @pytest.fixture
@@ -30,15 +34,45 @@ def test_window_shows_demo_frames_with_a_face(window, qtbot):
     assert "FPS" in window.status.text()
 
 
-def test_model_menu_has_a_submenu_per_network_with_its_variants(window):
-    submenus = {a.menu().title(): [b.data() for b in a.menu().actions()] for a in window.model_menu.actions() if a.menu()}
-    listed = [name for names in submenus.values() for name in names]
-    classifiers = [m.name for m in window.catalog.by_task("classifier")]
-    assert sorted(listed) == sorted(classifiers)                       # each classifier once
-    for family, names in submenus.items():
-        assert family in names and all(n == family or n.startswith(family + "-") for n in names)
-    default = window.catalog.default("classifier")
-    assert default.name in submenus[classifier_family(window.catalog, default)]   # a variant of a variant: the root
+def test_model_menu_offers_the_tiers_with_size_accuracy_and_this_machines_time(window, qtbot):
+    texts = {a.data(): a.text() for a in window.model_group.actions()}
+    tiers = window.catalog.tiers()
+    assert list(tiers) == ["tiny", "balanced", "best"]
+    assert list(texts)[:3] == [spec.name for spec in tiers.values()]
+    assert "Balanced (default)" in texts[tiers["balanced"].name]
+    for spec in tiers.values():
+        assert "on FER2013" in texts[spec.name] and "not timed here yet" in texts[spec.name]
+    assert "All models..." in [a.text() for a in window.model_menu.actions()]
+    # figures that ferdesk bench kept are shown once measured
+    LatencyStore().merge([{"model": tiers["tiny"].name, "backend": "onnxruntime", "latency_ms_p50": 0.123}])
+    window.model_menu.aboutToShow.emit()
+    tiny = next(a for a in window.model_group.actions() if a.data() == tiers["tiny"].name)
+    assert "0.12 ms per face here (onnxruntime)" in tiny.text()
+    qtbot.waitUntil(lambda: window.stack_info is not None, timeout=20000)
+    checked = [a.data() for a in window.model_group.actions() if a.isChecked()]
+    assert checked == [tiers["balanced"].name]          # the current model is marked
+
+
+def test_all_models_table_sorts_filters_and_switches(window, qtbot):
+    qtbot.waitUntil(lambda: window.stack_info is not None, timeout=20000)
+    dialog = window.show_model_table()
+    proxy = dialog.proxy
+    classifiers = {m.name for m in window.catalog.by_task("classifier")}
+    assert {proxy.index(r, 0).data(NAME_ROLE) for r in range(proxy.rowCount())} == classifiers
+    assert dialog.selected_name() == window.stack_info.model    # opens on the current model
+    dialog.view.sortByColumn(4, Qt.AscendingOrder)               # size
+    sizes = [window.catalog.get(proxy.index(r, 0).data(NAME_ROLE)).primary.size_bytes for r in range(proxy.rowCount())]
+    assert sizes == sorted(sizes)
+    dialog.filter.setText("int8")
+    shown = [proxy.index(r, 0).data(NAME_ROLE) for r in range(proxy.rowCount())]
+    assert shown and all("int8" in n for n in shown)
+    dialog.filter.setText("")
+    other = next(n for n in sorted(classifiers) if n not in {s.name for s in window.catalog.tiers().values()})
+    dialog.select(other)
+    dialog.use_button.click()
+    qtbot.waitUntil(lambda: window.stack_info.model == other, timeout=20000)
+    current = [a for a in window.model_group.actions() if a.isChecked()]
+    assert [a.data() for a in current] == [other] and current[0].text() == f"Current: {other}"
 
 
 def test_switching_model_detector_and_backend_keeps_frames_coming(window, qtbot):
@@ -63,8 +97,9 @@ def test_switching_model_detector_and_backend_keeps_frames_coming(window, qtbot)
     before = window.frames_shown
     qtbot.waitUntil(lambda: window.frames_shown > before + 3, timeout=20000)
     assert not window.errors
-    window.inference.request_stack(model="fernet-s")      # a model with the same features keeps the head
-    qtbot.waitUntil(lambda: window.stack_info.model == "fernet-s", timeout=20000)
+    # a model with the same features keeps the head (its FP16 file runs on ONNX Runtime)
+    window.inference.request_stack(model="fernet-sm-kd2-pruned-fp16", backend="onnxruntime")
+    qtbot.waitUntil(lambda: window.stack_info.model == "fernet-sm-kd2-pruned-fp16", timeout=20000)
     assert window.stack_info.temporal == "on" and not window.errors
 
 

@@ -1,6 +1,21 @@
 """One module per CLI command; ``ferdesk.cli`` only parses arguments and dispatches. Here: the argument
-types the commands share."""
+types and options the commands share."""
 import argparse
+from pathlib import Path
+
+
+def add_models_argument(p) -> None:
+    """``--models DIR``: merge a model pack (a folder with a catalog.json) into the catalog; repeatable."""
+    p.add_argument("--models", action="append", type=Path, metavar="DIR", default=None,
+                   help="also use the models of this model pack (a folder with a catalog.json); repeatable. "
+                        "FERDESK_MODELS and installed packs (ferdesk-zoo) are merged too")
+
+
+def load_catalog(a):
+    """The catalog for a parsed command line: the installed set plus ``--models`` packs and the discovered ones."""
+    from ferdesk.catalog import Catalog
+
+    return Catalog.load(packs=getattr(a, "models", None) or ())
 
 
 def positive_int(text: str) -> int:

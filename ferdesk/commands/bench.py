@@ -16,7 +16,8 @@ import time
 import numpy as np
 
 from ferdesk.catalog import Catalog
-from ferdesk.commands import positive_int
+from ferdesk.commands import load_catalog, positive_int
+from ferdesk.latency_store import LatencyStore
 from ferdesk.commands.models import model_backends
 from ferdesk.errors import FerdeskError
 
@@ -32,14 +33,16 @@ def add_arguments(p) -> None:
     p.add_argument("--rounds", type=int, default=1,
                    help="repeat the sweep; each pair's figures are the medians over the rounds (default 1)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--no-save", action="store_true",
+                   help="do not keep the figures for the window's Model menu (they go to latency.json in the user data directory)")
     p.add_argument("--worker", nargs=2, metavar=("MODEL", "BACKEND"), help="internal: measure one pair in this process")
 
 
-def measure(model: str, backend: str, runs: int, batch: int, threads: int) -> dict:
+def measure(catalog: Catalog, model: str, backend: str, runs: int, batch: int, threads: int) -> dict:
     from ferdesk.classifier import Classifier
     from ferdesk.commands.run import peak_rss_mb
 
-    clf = Classifier(Catalog.load().get(model), backend=backend, threads=threads)
+    clf = Classifier(catalog.get(model), backend=backend, threads=threads)
     w, h = clf.size
     rng = np.random.default_rng(0)
     one = rng.integers(0, 256, (1, h, w), dtype=np.uint8)
@@ -63,12 +66,12 @@ def measure(model: str, backend: str, runs: int, batch: int, threads: int) -> di
             "throughput_faces_s": throughput, "batch": batch, "peak_rss_mb": peak_rss_mb()}
 
 
-def measure_temporal(model: str, runs: int, batch: int, threads: int) -> dict:
+def measure_temporal(catalog: Catalog, model: str, runs: int, batch: int, threads: int) -> dict:
     """Time ``update`` of the learned head on tracks with a full window (the steady state)."""
     from ferdesk.commands.run import peak_rss_mb
     from ferdesk.temporal import LearnedTemporal
 
-    spec = Catalog.load().get(model)
+    spec = catalog.get(model)
     head = LearnedTemporal(spec, threads=threads)
     rng = np.random.default_rng(0)
     probs = np.full((batch, len(spec.labels)), 1 / len(spec.labels), np.float32)
@@ -123,14 +126,15 @@ def check_selection(catalog: Catalog, models: list[str], backends: list[str]) ->
 def main(a) -> int:
     if a.worker:
         model, backend = a.worker
-        result = (measure_temporal(model, a.runs, a.batch, a.threads) if backend == "temporal"
-                  else measure(model, backend, a.runs, a.batch, a.threads))
+        catalog = load_catalog(a)
+        result = (measure_temporal(catalog, model, a.runs, a.batch, a.threads) if backend == "temporal"
+                  else measure(catalog, model, backend, a.runs, a.batch, a.threads))
         print(json.dumps(result))
         return 0
     if a.rounds < 1:
         print("error: --rounds must be at least 1", file=sys.stderr)
         return 2
-    catalog = Catalog.load()
+    catalog = load_catalog(a)
     check_selection(catalog, a.model or [], a.backend or [])
     pairs = [(spec, backend, info) for spec in catalog.by_task("classifier") for backend, info in model_backends(spec).items()]
     pairs += [(spec, "temporal", {"available": True}) for spec in catalog.by_task("temporal")]
@@ -144,6 +148,8 @@ def main(a) -> int:
                 continue
             cmd = [sys.executable, "-m", "ferdesk", "bench", "--worker", spec.name, backend,
                    "--runs", str(a.runs), "--batch", str(a.batch), "--threads", str(a.threads)]
+            for pack in a.models or ():
+                cmd += ["--models", str(pack)]
             out = subprocess.run(cmd, capture_output=True, text=True)
             if out.returncode != 0:
                 measured[k].append({"error": (out.stderr.strip().splitlines() or ["failed"])[-1]})
@@ -157,6 +163,8 @@ def main(a) -> int:
             rows.append({"model": spec.name, "backend": backend, "error": results[-1]["error"]})
         else:
             rows.append(median_of_rounds(results))
+    if not a.no_save:
+        LatencyStore().merge([r for r in rows if "latency_ms_p50" in r])
     if a.json:
         print(json.dumps(rows, indent=2))
         return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ferdesk.catalog import Catalog
+from ferdesk.commands import load_catalog
 from ferdesk.classifier import Classifier
 from ferdesk.commands import positive_int
 from ferdesk.errors import FerdeskError
@@ -55,7 +55,7 @@ def evaluate(clf: Classifier, images: np.ndarray, labels: np.ndarray, classes: l
 
 
 def main(a) -> int:
-    clf = Classifier(Catalog.load().get(a.model), backend=a.backend, threads=a.threads)
+    clf = Classifier(load_catalog(a).get(a.model), backend=a.backend, threads=a.threads)
     images, labels, classes = load_npz(a.data)
     r = {"data": str(a.data), **evaluate(clf, images, labels, classes, a.batch)}
     if a.json:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 
-from ferdesk.catalog import Catalog
+import sys
+
+from ferdesk.commands import load_catalog
 from ferdesk.detectors import detectors
 from ferdesk.engines import engines
 
@@ -37,13 +39,15 @@ def describe(spec) -> dict:
         "default": bool(raw.get("default", False)),
         "files": [{"format": f.format, "path": str(f.path), "size_bytes": f.size_bytes, "precision": f.precision} for f in spec.files],
         "input": raw.get("input"), "metrics": raw.get("metrics", {}), "params": raw.get("params"),
-        "license": raw.get("license"), "backends": model_backends(spec),
+        "license": raw.get("license"), "backends": model_backends(spec), "origin": spec.origin,
         **{k: raw[k] for k in ("features", "window", "reads", "dense_params", "tier", "compressed_from") if k in raw},
     }
 
 
 def main(a) -> int:
-    catalog = Catalog.load()
+    catalog = load_catalog(a)
+    for problem in catalog.problems:
+        print(f"ferdesk: warning: {problem}", file=sys.stderr)
     rows = [describe(m) for m in catalog.models]
     if a.json:
         print(json.dumps(rows, indent=2))
@@ -52,7 +56,8 @@ def main(a) -> int:
         acc = r["metrics"].get("fer2013_publictest_accuracy")
         print(f"{r['name']:<16} {r['task']:<10} {r['size_bytes'] / 1024:8.1f} KB"
               f"{'  acc ' + format(acc, '.2%') if acc is not None else ''}{'  [default]' if r['default'] else ''}"
-              f"{'  [' + r['tier'] + ' tier]' if r.get('tier') else ''}")
+              f"{'  [' + r['tier'] + ' tier]' if r.get('tier') else ''}"
+              f"{'  (pack ' + r['origin'] + ')' if r['origin'] != 'bundled' else ''}")
         print(f"{'':<16} {where_it_runs(r['backends'])}")
     return 0
 

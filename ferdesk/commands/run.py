@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from ferdesk.commands import positive_int, positive_number
+from ferdesk.commands import load_catalog, positive_int, positive_number
 from ferdesk.metrics import StageStats
 from ferdesk.recorder import SessionRecorder, default_session_dir
 from ferdesk.session import build_stack
@@ -38,7 +38,8 @@ def add_arguments(p) -> None:
 
 
 def main(a) -> int:
-    stack = build_stack(a.model, a.backend, a.detector, threads=a.threads, align=not a.no_align, temporal=a.temporal)
+    stack = build_stack(a.model, a.backend, a.detector, threads=a.threads, align=not a.no_align, temporal=a.temporal,
+                        catalog=load_catalog(a))
     source = make_source(a.source, realtime=a.realtime)
     source.open()
     stop = {"requested": False}

@@ -1,7 +1,7 @@
 """BlazeFace (MediaPipe face detection), short range (128x128) and full range (192x192).
 
 The networks come from the mediapipe 0.10.21 wheel (Apache-2.0); see
-``packaging/convert_blazeface.py``. Anchors follow MediaPipe's SSD anchor calculator
+``tools/convert_blazeface.py``. Anchors follow MediaPipe's SSD anchor calculator
 options for each model (``anchors`` in the catalog entry).
 """
 from __future__ import annotations

@@ -16,7 +16,7 @@ WEIGHT_ONLY_PRECISIONS = ("int4",)
 
 
 def session_options(threads: int, precision: str = "fp32"):
-    """The session settings the engine runs every file with (``packaging/layer_profile.py`` profiles with them)."""
+    """The session settings the engine runs every file with (``experiments/layer_profile.py`` profiles with them)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()

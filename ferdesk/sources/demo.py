@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import time
+from importlib import resources
 from pathlib import Path
 
 import cv2
@@ -17,7 +18,7 @@ from ferdesk.sources.base import Source
 from ferdesk.sources.registry import sources
 from ferdesk.types import Frame
 
-DEMO_IMAGE = Path(__file__).resolve().parents[2] / "resources" / "demo" / "astronaut.jpg"
+DEMO_IMAGE = Path(str(resources.files("ferdesk") / "resources" / "demo" / "astronaut.jpg"))  # package data
 
 
 def render_demo_frame(photo: np.ndarray, t: float, size=(640, 480)) -> np.ndarray:

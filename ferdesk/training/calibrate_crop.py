@@ -16,7 +16,9 @@ import json
 import cv2
 import numpy as np
 
-from ferdesk.catalog import CATALOG_PATH, Catalog
+from ferdesk.training.catalogs import repo_catalog
+from ferdesk.catalog import Catalog
+from ferdesk.training.catalogs import CatalogStore
 from ferdesk.detectors import detectors, load_detector
 from ferdesk.tracking import iou_matrix
 from ferdesk.training.train_classifier import DEFAULT_DATA
@@ -63,12 +65,13 @@ def main(argv=None) -> None:
     ap.add_argument("--detector", action="append")
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--data", default=str(DEFAULT_DATA / "fer2013_training.npz"))
-    ap.add_argument("--write", action="store_true", help="store the result in models/catalog.json")
+    ap.add_argument("--write", action="store_true", help="store the result in the detectors' catalog entries")
     a = ap.parse_args(argv)
     images = np.load(a.data)["images"]
-    catalog = Catalog.load()
+    catalog = repo_catalog()
     names = a.detector or [n for n, cls in detectors if cls.availability()[0]]
-    doc = json.loads(CATALOG_PATH.read_text())
+    store = CatalogStore()
+    doc = store.document()
     for name in names:
         det = load_detector(name, catalog)
         det.crop_scale, det.crop_dx, det.crop_dy = 1.0, 0.0, 0.0
@@ -78,8 +81,8 @@ def main(argv=None) -> None:
             if m["name"] == name:
                 m["crop"] = crop
     if a.write:
-        CATALOG_PATH.write_text(json.dumps(doc, indent=2) + "\n")
-        print(f"wrote {CATALOG_PATH}")
+        store.save(doc)
+        print(f"wrote {', '.join(map(str, store.paths))}")
 
 
 if __name__ == "__main__":

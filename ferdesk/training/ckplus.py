@@ -460,7 +460,7 @@ def cross_validate(a: argparse.Namespace) -> None:
     if a.write_catalog:
         import json
 
-        from ferdesk.catalog import CATALOG_PATH
+        from ferdesk.training.catalogs import CatalogStore
 
         command = (f"python -m ferdesk.training.ckplus {' '.join(f'--weights {w}' for w in members)} --folds {a.folds} --seed {a.seed} "
                    f"--finetune-epochs {a.finetune_epochs}"
@@ -470,7 +470,8 @@ def cross_validate(a: argparse.Namespace) -> None:
                    + (" --joint" if a.joint else "")
                    + (f" --head-steps {a.head_steps}" if a.head_steps != 300 else "") + f" --write-catalog {a.write_catalog}"
                    + (f" --log {a.log.as_posix()}" if a.log is not None else ""))
-        doc = json.loads(CATALOG_PATH.read_text())
+        store = CatalogStore()
+        doc = store.document()
         entry = next(m for m in doc["models"] if m["name"] == a.write_catalog)
         entry.setdefault("metrics", {})["ckplus"] = {
             "protocol": f"{len(labels)} sequences x 3 onset-to-apex frames, {a.folds}-fold subject-independent CV "
@@ -484,7 +485,7 @@ def cross_validate(a: argparse.Namespace) -> None:
         }
         if a.log is not None:
             entry["metrics"]["ckplus"]["log"] = a.log.as_posix()
-        CATALOG_PATH.write_text(json.dumps(doc, indent=2) + "\n")
+        store.save(doc)
         print(f"stored in the catalog entry {a.write_catalog} (metrics.ckplus)")
 
 

@@ -15,7 +15,7 @@ usage: python -m ferdesk.training.compress --name fernet-s [--variants fp16,int8
         once ONNX Runtime folds the weights at load (ferdesk's engine asks it to). Lossless for a
         network trained against it (train_classifier --four-bit-weights), lossy for any other.
 
-Accuracy and speed are measured afterwards (packaging/measure_models.py, ferdesk bench);
+Accuracy and speed are measured afterwards (tools/measure_models.py, ferdesk bench);
 INT8 is not always faster on x86 without VNNI: it pays in size and on ARM boards.
 """
 from __future__ import annotations
@@ -27,7 +27,8 @@ import json
 import numpy as np
 import onnx
 
-from ferdesk.catalog import CATALOG_PATH, MODELS_DIR, InputSpec, file_digest
+from ferdesk.catalog import InputSpec, file_digest
+from ferdesk.training.catalogs import CatalogStore
 from ferdesk.training.export import TIERS, release_default, release_tier
 from ferdesk.training.train_classifier import DEFAULT_DATA
 
@@ -128,7 +129,7 @@ def align_input_grid(model: onnx.ModelProto) -> list[float]:
 
 def make_int8(src, dst, spec: InputSpec, images: np.ndarray, **options) -> None:
     """Static INT8 with the settings the zoo ships (below); ``options`` override ``quantize_static``'s
-    arguments, for comparing other formats (``packaging/int8_formats.py``), except ``nodes_to_exclude``,
+    arguments, for comparing other formats (``experiments/int8_formats.py``), except ``nodes_to_exclude``,
     which adds to the nodes kept in float."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -245,16 +246,18 @@ def main(argv=None) -> None:
             [member(w, a.arch) for w in a.weights]
         except ValueError as e:
             ap.error(str(e))
-    doc = json.loads(CATALOG_PATH.read_text())
+    store = CatalogStore()
+    doc = store.document()
     base = next(m for m in doc["models"] if m["name"] == a.name)
-    src = MODELS_DIR / base["file"]
+    src = store.folder(a.name) / base["file"]
     spec = InputSpec.from_dict(base["input"])
     rng = np.random.default_rng(0)
     train = np.load(a.data)["images"]
     images = train[rng.choice(len(train), a.calibration, replace=False)]
     for variant in a.variants.split(","):
         name = f"{a.name}-{variant}"
-        dst = MODELS_DIR / a.name / f"{name}.onnx"
+        dst = store.folder(name) / a.name / f"{name}.onnx"
+        dst.parent.mkdir(parents=True, exist_ok=True)
         if variant == "fp16":
             make_fp16(src, dst)
             how = "onnxconverter-common float16 (keep_io_types): FP16 weights and compute, FP32 input/output"
@@ -289,7 +292,7 @@ def main(argv=None) -> None:
                         if a.weights and variant == "int8" else ""))
         entry.pop("tier", None)
         if keep is not None:
-            tflite = [t for t in keep["files"] if t["format"] == "tflite" and (MODELS_DIR / t["path"]).is_file()]
+            tflite = [t for t in keep["files"] if t["format"] == "tflite" and (store.folder(name) / t["path"]).is_file()]
             entry["files"] += tflite
             if tflite and "; TFLite: " in keep.get("compression", ""):
                 entry["compression"] += "; TFLite: " + keep["compression"].split("; TFLite: ", 1)[1]
@@ -308,7 +311,7 @@ def main(argv=None) -> None:
         doc["models"] = [m for m in doc["models"] if m["name"] != name]
         doc["models"].insert(doc["models"].index(base) + 1, entry)
         print(f"{name}: {f['size_bytes']} bytes")
-    CATALOG_PATH.write_text(json.dumps(doc, indent=2) + "\n")
+    store.save(doc)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ usage: python -m ferdesk.training.export --arch fernet-s --weights build/train/f
 of different architectures can then be mixed), a plain ``PATH`` takes ``--arch``.
 
 The exported graphs end in a softmax, so every output is a probability vector in the
-catalog's label order. Accuracy figures are added afterwards by ``packaging/measure_models.py``.
+catalog's label order. Accuracy figures are added afterwards by ``tools/measure_models.py``.
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ferdesk.catalog import CATALOG_PATH, MODELS_DIR, file_digest
+from ferdesk.catalog import file_digest
+from ferdesk.training.catalogs import CatalogStore
 from ferdesk.training.nets import ARCHITECTURES, load, member
 
 FER_LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
@@ -92,15 +93,15 @@ def release_default(models: list[dict]) -> None:
             m.pop("default", None)
 
 
-def upsert_catalog(entry: dict) -> None:
-    doc = json.loads(CATALOG_PATH.read_text())
+def upsert_catalog(entry: dict, store: CatalogStore) -> None:
+    doc = store.document()
     models = [m for m in doc["models"] if m["name"] != entry["name"]]
     if entry.get("default"):
         release_default(models)
     release_tier(models, entry.get("tier"))
     models.append(entry)
     doc["models"] = models
-    CATALOG_PATH.write_text(json.dumps(doc, indent=2) + "\n")
+    store.save(doc)
 
 
 def main(argv=None) -> None:
@@ -128,7 +129,8 @@ def main(argv=None) -> None:
     what = " + ".join(f"{n} x {arch}" for arch, n in counts.items())
     arch_text = a.arch or " and ".join(counts)
     model = WithSoftmax(nets, flip=a.flip).eval()
-    out = MODELS_DIR / a.name
+    store = CatalogStore()
+    out = store.folder(a.name) / a.name
     out.mkdir(parents=True, exist_ok=True)
     files = []
     onnx_path = out / f"{a.name}.onnx"
@@ -139,7 +141,7 @@ def main(argv=None) -> None:
         export_tflite(model, tfl)
         files.append({"format": "tflite", "path": f"{a.name}/{tfl.name}", "precision": "fp32"})
     for f in files:
-        p = MODELS_DIR / f["path"]
+        p = store.folder(a.name) / f["path"]
         f["size_bytes"], f["sha256"] = p.stat().st_size, file_digest(p)
     if a.summary and a.summary.exists():
         shutil.copy(a.summary, out / "training_summary.txt")
@@ -169,8 +171,8 @@ def main(argv=None) -> None:
         entry["default"] = True
     if a.tier:
         entry["tier"] = a.tier
-    upsert_catalog(entry)
-    print(f"exported {', '.join(f['path'] for f in files)} and updated {CATALOG_PATH}")
+    upsert_catalog(entry, store)
+    print(f"exported {', '.join(f['path'] for f in files)} into {store.folder(a.name)} and updated its catalog")
 
 
 if __name__ == "__main__":

@@ -123,15 +123,17 @@ def main(argv=None) -> None:
     import numpy as np
     import onnxruntime as ort
 
-    from ferdesk.catalog import CATALOG_PATH, MODELS_DIR, file_digest
+    from ferdesk.catalog import file_digest
+    from ferdesk.training.catalogs import CatalogStore
     from ferdesk.training.train_temporal import WindowHead, make_cell
 
     ap = argparse.ArgumentParser(description=main.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--name", default="tt-lstm-fernet-s")
     a = ap.parse_args(argv)
-    doc = json.loads(CATALOG_PATH.read_text())
+    store = CatalogStore()
+    doc = store.document()
     entry = next(m for m in doc["models"] if m["name"] == a.name)
-    path = MODELS_DIR / entry["file"]
+    path = store.folder(a.name) / entry["file"]
     state = state_from_unrolled(path)
     if "cell.x2h.cores.0" not in state:
         raise SystemExit(f"{path} holds no named TT cores (already a Scan export?)")
@@ -154,7 +156,7 @@ def main(argv=None) -> None:
         if f["path"] == entry["file"]:
             f["size_bytes"], f["sha256"] = size, file_digest(path)
     entry["size_bytes"] = size
-    CATALOG_PATH.write_text(json.dumps(doc, indent=2) + "\n")
+    store.save(doc)
     print(f"{path}: {old_size:,} -> {size:,} bytes, logits equal within {np.abs(before - after).max():.1e}")
 
 

@@ -36,6 +36,7 @@ Seeded: the same command gives the same model on the same machine and library ve
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import time
 from dataclasses import dataclass
@@ -50,7 +51,8 @@ from ferdesk.training.augment import augment
 from ferdesk.training.nets import ARCHITECTURES, build, load, member, split_member
 from ferdesk.training.view_bank import ViewBank, load_or_build
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+# the data sets (.npz): $FERDESK_DATA, else ../shared/data beside a checkout
+DEFAULT_DATA = Path(os.environ.get("FERDESK_DATA") or Path(__file__).resolve().parents[2].parent / "shared" / "data")
 
 
 def load_split(path: Path) -> tuple[torch.Tensor, torch.Tensor]:

@@ -32,7 +32,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ferdesk.catalog import CATALOG_PATH, MODELS_DIR, Catalog, file_digest
+from ferdesk.training.catalogs import repo_catalog
+from ferdesk.catalog import Catalog, file_digest
+from ferdesk.training.catalogs import CatalogStore
 from ferdesk.classifier import Classifier
 from ferdesk.training.sequences import TrackStyle, synthesise_tracks
 from ferdesk.training.train_classifier import DEFAULT_DATA
@@ -315,7 +317,7 @@ def main(argv=None) -> None:
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     t0 = time.time()
-    catalog = Catalog.load()
+    catalog = repo_catalog()
     spec = catalog.get(a.model)
     clf = Classifier(spec, backend="onnxruntime", threads=a.threads)
     if not clf.has_features:
@@ -398,12 +400,13 @@ def main(argv=None) -> None:
 
 
 def set_entry_keys(name: str, **keys) -> None:
-    doc = json.loads(CATALOG_PATH.read_text())
+    store = CatalogStore()
+    doc = store.document()
     entry = next((m for m in doc["models"] if m["name"] == name), None)
     if entry is None:
         raise SystemExit(f"no catalog entry {name}")
     entry.update(keys)
-    CATALOG_PATH.write_text(json.dumps(doc, indent=2) + "\n")
+    store.save(doc)
 
 
 def catalog_with_head(models: list[dict], entry: dict, space: str) -> list[dict]:
@@ -429,7 +432,8 @@ def catalog_with_head(models: list[dict], entry: dict, space: str) -> list[dict]
 
 def write_model(a, model: WindowHead, frame_spec, results: dict, params: int, dense_params: int, summary: str,
                 new_face_below: float) -> None:
-    out = MODELS_DIR / "temporal"
+    store = CatalogStore()
+    out = store.folder(a.name) / "temporal"
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{a.name}.onnx"
     export_onnx(model, a.window, int(frame_spec.get("features")["size"]), path)
@@ -459,9 +463,9 @@ def write_model(a, model: WindowHead, frame_spec, results: dict, params: int, de
                     "command": summary.splitlines()[-1].removeprefix("command: ")},
         "license": "MIT (weights trained by this repo); trained on FER2013, a research data set: for research and demonstration",
     }
-    doc = json.loads(CATALOG_PATH.read_text())
+    doc = store.document()
     doc["models"] = catalog_with_head(doc["models"], entry, feats["space"])
-    CATALOG_PATH.write_text(json.dumps(doc, indent=2) + "\n")
+    store.save(doc)
     print(f"wrote {path} ({path.stat().st_size:,} bytes) and its catalog entry")
 
 

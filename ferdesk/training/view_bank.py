@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ferdesk.training.catalogs import repo_catalog
 from ferdesk.training.augment import augment
 
 
@@ -49,7 +50,7 @@ def teacher_session(model: str, threads: int):
     from ferdesk.errors import ModelError
 
     try:
-        spec = Catalog.load().get(model)
+        spec = repo_catalog().get(model)
         mf = spec.file_for("onnx")
         if mf is None:
             raise ModelError("the catalog entry has no ONNX file")

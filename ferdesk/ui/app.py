@@ -5,7 +5,7 @@ import sys
 
 
 def run_app(source: str | None = None, model: str | None = None, backend: str | None = None,
-            detector: str | None = None, record: str | None = None, temporal: str | None = None) -> int:
+            detector: str | None = None, record: str | None = None, temporal: str | None = None, catalog=None) -> int:
     """Open the window. Options not given come from the saved settings (source: ``default``)."""
     from PySide6.QtWidgets import QApplication
 
@@ -16,6 +16,7 @@ def run_app(source: str | None = None, model: str | None = None, backend: str | 
     sys.setswitchinterval(0.001)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("ferdesk")
-    window = MainWindow(source=source, model=model, backend=backend, detector=detector, record=record, temporal=temporal)
+    window = MainWindow(source=source, model=model, backend=backend, detector=detector, record=record, temporal=temporal,
+                        catalog=catalog)
     window.show()
     return app.exec()

@@ -11,11 +11,12 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMainWindow, QS
 from ferdesk.catalog import Catalog
 from ferdesk.commands.models import model_backends
 from ferdesk.detectors import DEFAULT_DETECTOR, detectors
-from ferdesk.errors import ModelError
 from ferdesk.engines import engines
 from ferdesk.sources import sources
+from ferdesk.latency_store import LatencyStore
 from ferdesk.temporal import compatible_classifiers
 from ferdesk.settings import Settings
+from ferdesk.ui.model_table import ModelTableDialog, model_rows
 from ferdesk.ui.perf_charts import PerfCharts
 from ferdesk.ui.stall import StallMonitor
 from ferdesk.ui.timeline import EmotionTimeline
@@ -26,16 +27,20 @@ from ferdesk.ui.video_view import VideoView
 from ferdesk.workers import CaptureWorker, DisplayResult, FrameSlot, InferenceWorker, SourceInfo, StackInfo
 
 
-def classifier_family(catalog, spec) -> str:
-    """The FP32 entry a classifier was compressed from (itself when it was not), by name."""
-    seen = {spec.name}
-    while spec.get("compressed_from") and spec.get("compressed_from") not in seen:
-        try:
-            spec = catalog.get(spec.get("compressed_from"))
-        except ModelError:
-            break
-        seen.add(spec.name)
-    return spec.name
+TIER_TITLES = {"tiny": "Tiny", "balanced": "Balanced", "best": "Best"}
+
+
+def tier_text(tier: str, spec, latencies: dict, backend: str | None, default: bool) -> str:
+    """A Model menu line for people: the tier, then the model's size, accuracy and time on this machine."""
+    acc = (spec.get("metrics") or {}).get("fer2013_publictest_accuracy")
+    measured = latencies.get((spec.name, backend)) or next((r for (m, _), r in latencies.items() if m == spec.name), None)
+    kb = spec.primary.size_bytes / 1024
+    parts = [f"{kb / 1024:.1f} MB" if kb >= 1024 else f"{kb:.0f} KB"]
+    if acc is not None:
+        parts.append(f"{acc:.1%} on FER2013")
+    parts.append(f"{measured['latency_ms_p50']:.2f} ms per face here ({measured['backend']})" if measured
+                 else "not timed here yet (ferdesk bench)")
+    return f"{TIER_TITLES[tier]}{' (default)' if default else ''}: {spec.name}  \u2014  {', '.join(parts)}"
 
 
 class MainWindow(QMainWindow):
@@ -87,7 +92,7 @@ class MainWindow(QMainWindow):
         self.status = QLabel()
         self.statusBar().addPermanentWidget(self.status, 1)
 
-        self.inference = InferenceWorker(self.slot, model, backend, detector, temporal=temporal)
+        self.inference = InferenceWorker(self.slot, model, backend, detector, temporal=temporal, catalog=self.catalog)
         self.inference.extra_dropped = lambda: self._capture.source_dropped if self._capture else 0
         self._inference_thread = self._thread_for(self.inference)
         self.inference.result.connect(self._on_result)
@@ -126,20 +131,8 @@ class MainWindow(QMainWindow):
 
         self.model_menu = bar.addMenu("&Model")
         self.model_group = QActionGroup(self)
-        # one submenu per trained network (its FP32 entry and the variants compressed from it)
-        family_menus = {}
-        for spec in self.catalog.by_task("classifier"):
-            family = classifier_family(self.catalog, spec)
-            if family not in family_menus:
-                family_menus[family] = self.model_menu.addMenu(family)
-            acc = spec.get("metrics", {}).get("fer2013_publictest_accuracy")
-            tier = spec.get("tier")
-            text = (f"{spec.name}  ({spec.primary.size_bytes / 1024:.0f} KB{f', {acc:.1%}' if acc else ''}"
-                    f"{f', {tier} tier' if tier else ''}{', default' if spec.get('default') else ''})")
-            act = QAction(text, self, checkable=True, data=spec.name)
-            act.triggered.connect(lambda _=False, n=spec.name: self.inference.request_stack(model=n))
-            self.model_group.addAction(act)
-            family_menus[family].addAction(act)
+        self.model_menu.aboutToShow.connect(self._fill_model_menu)
+        self._fill_model_menu()
 
         self.backend_menu = bar.addMenu("&Backend")
         self.backend_group = QActionGroup(self)
@@ -190,6 +183,38 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _=False, n=name: self.inference.request_stack(temporal=n))
             self.temporal_group.addAction(act)
             temporal.addAction(act)
+
+    def _fill_model_menu(self) -> None:
+        """The three tiers first, then the current model when it is none of them, then "All models..."."""
+        self.model_menu.clear()
+        for act in self.model_group.actions():
+            self.model_group.removeAction(act)
+        latencies = LatencyStore().load()
+        current = self.stack_info.model if self.stack_info else None
+        backend = self.stack_info.backend if self.stack_info else None
+        default = self.catalog.default("classifier").name if self.catalog.by_task("classifier") else None
+        tiers = self.catalog.tiers()
+        for tier, spec in tiers.items():
+            act = QAction(tier_text(tier, spec, latencies, backend, spec.name == default), self, checkable=True, data=spec.name)
+            act.setChecked(spec.name == current)
+            act.triggered.connect(lambda _=False, n=spec.name: self.inference.request_stack(model=n))
+            self.model_group.addAction(act)
+            self.model_menu.addAction(act)
+        if current and current not in {s.name for s in tiers.values()}:
+            act = QAction(f"Current: {current}", self, checkable=True, data=current)
+            act.setChecked(True)
+            self.model_group.addAction(act)
+            self.model_menu.addAction(act)
+        self.model_menu.addSeparator()
+        self.all_models_action = self.model_menu.addAction("All models...", self.show_model_table)
+
+    def show_model_table(self) -> ModelTableDialog:
+        rows = model_rows(self.catalog, LatencyStore().load())
+        dialog = ModelTableDialog(rows, self.stack_info.model if self.stack_info else None, parent=self)
+        dialog.model_chosen.connect(lambda name: self.inference.request_stack(model=name))
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def _fill_source_menu(self) -> None:
         self.source_menu.clear()
@@ -308,8 +333,8 @@ class MainWindow(QMainWindow):
         if self.stack_info and self.stack_info.recording and not info.recording:
             self.sessions.refresh()  # a recording just ended
         self.stack_info = info
-        for group, value in ((self.model_group, info.model), (self.detector_group, info.detector),
-                             (self.temporal_group, info.temporal)):
+        self._fill_model_menu()
+        for group, value in ((self.detector_group, info.detector), (self.temporal_group, info.temporal)):
             for act in group.actions():
                 act.setChecked(act.data() == value)
         self._update_backend_menu()

@@ -1,6 +1,6 @@
 """How far smoothing over time could take a classifier on a composed clip, from a frame-only session log.
 
-usage: python packaging/clip_smoothing_ceiling.py CLIP LOG [CLIP LOG ...]
+usage: python experiments/clip_smoothing_ceiling.py CLIP LOG [CLIP LOG ...]
 
 CLIP is a ``make_clip.py`` output prefix (CLIP.json holds the ground truth), LOG the folder of a
 ``ferdesk run --source CLIP.mp4 --temporal off --log LOG`` session of it. Each pasted face is held for

@@ -1,6 +1,6 @@
 """Render screenshots of the window's main states into docs/ (run under Xvfb, or offscreen).
 
-usage: xvfb-run -a python packaging/screenshots.py      (or QT_QPA_PLATFORM=offscreen python ...)
+usage: xvfb-run -a python tools/screenshots.py      (or QT_QPA_PLATFORM=offscreen python ...)
 
 States: the demo with the live charts; a recording with the sessions panel open; a source
 that cannot be opened (the message shown in the window).

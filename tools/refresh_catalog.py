@@ -1,6 +1,6 @@
-"""Refresh size_bytes and sha256 of every file in models/catalog.json from the files on disk.
+"""Refresh size_bytes and sha256 of every file in the catalogs (bundled set and zoo) from the files on disk.
 
-usage: python packaging/refresh_catalog.py [--check]
+usage: python tools/refresh_catalog.py [--check]
 With --check, exit non-zero (listing the differences) instead of writing.
 """
 from __future__ import annotations
@@ -10,15 +10,17 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from ferdesk.catalog import CATALOG_PATH, file_digest  # noqa: E402
+from ferdesk.catalog import file_digest  # noqa: E402
+from ferdesk.training.catalogs import CatalogStore  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
-    doc = json.loads(CATALOG_PATH.read_text())
+    store = CatalogStore()
+    doc = store.document()
     problems = []
     for model in doc["models"]:
         for f in model.get("files", []):
-            path = CATALOG_PATH.parent / f["path"]
+            path = store.folder(model["name"]) / f["path"]
             size, digest = path.stat().st_size, file_digest(path)
             if (f.get("size_bytes"), f.get("sha256")) != (size, digest):
                 problems.append(f"{model['name']}: {f['path']}")
@@ -30,8 +32,8 @@ def main(argv: list[str]) -> int:
         for p in problems:
             print(f"out of date: {p}")
         return 1 if problems else 0
-    CATALOG_PATH.write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"refreshed {CATALOG_PATH} ({len(problems)} file entries changed)")
+    store.save(doc)
+    print(f"refreshed {', '.join(map(str, store.paths))} ({len(problems)} file entries changed)")
     return 0
 
 

@@ -4,8 +4,8 @@ Build-time only (nothing downloads at run time). Steps:
     pip download --no-deps mediapipe==0.10.21 --only-binary=:all: --python-version 3.11 \
         --platform manylinux_2_28_x86_64 -d /tmp/wheels
     pip install tflite2onnx          # in a scratch venv: pure Python
-    python packaging/convert_blazeface.py /tmp/wheels/mediapipe-0.10.21-*.whl
-    python packaging/refresh_catalog.py
+    python tools/convert_blazeface.py /tmp/wheels/mediapipe-0.10.21-*.whl
+    python tools/refresh_catalog.py
 
 Writes models/blazeface/{face_detection_short_range.tflite, face_detection_short_range.onnx,
 face_detection_full_range_sparse.tflite, LICENSE}. The full-range model uses a sparse

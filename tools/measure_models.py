@@ -1,10 +1,10 @@
 """Measure every classifier in the catalog on FER2013 PublicTest and store the figures in it.
 
-usage: python packaging/measure_models.py [--data ../shared/data/fer2013_publictest.npz] [--model NAME ...]
+usage: python tools/measure_models.py [--data ../shared/data/fer2013_publictest.npz] [--model NAME ...]
 
 Runs ``ferdesk eval --json`` for each classifier and backend with a file, checks the
 backends agree, and writes ``metrics`` (accuracy, n, per-backend figures and the exact
-command) into models/catalog.json.
+command) into the entry's catalog (the bundled set's or the zoo's).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from ferdesk.catalog import CATALOG_PATH  # noqa: E402
+from ferdesk.training.catalogs import CatalogStore  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -24,7 +24,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default="../shared/data/fer2013_publictest.npz")
     ap.add_argument("--model", action="append")
     a = ap.parse_args(argv)
-    doc = json.loads(CATALOG_PATH.read_text())
+    store = CatalogStore()
+    doc = store.document()
     for m in doc["models"]:
         if m["task"] != "classifier" or (a.model and m["name"] not in a.model):
             continue
@@ -33,7 +34,8 @@ def main(argv=None) -> int:
             if not any(f["format"] == fmt for f in m["files"]):
                 continue
             cmd = ["ferdesk", "eval", "--model", m["name"], "--backend", backend, "--data", a.data, "--json"]
-            out = subprocess.run([sys.executable, "-m", *cmd], capture_output=True, text=True, cwd=ROOT)
+            pack = [] if store.folder(m["name"]) != store.zoo_dir else ["--models", str(store.zoo_dir)]
+            out = subprocess.run([sys.executable, "-m", *cmd[:-1], *pack, "--json"], capture_output=True, text=True, cwd=ROOT)
             if out.returncode != 0:
                 print(f"{m['name']} on {backend}: {out.stderr.strip()}")
                 continue
@@ -44,7 +46,7 @@ def main(argv=None) -> int:
             primary = per_backend.get("onnxruntime") or next(iter(per_backend.values()))
             m["metrics"] = {"fer2013_publictest_accuracy": primary["accuracy"], "n": primary["n"],
                             "command": primary["command"], "by_backend": per_backend}
-    CATALOG_PATH.write_text(json.dumps(doc, indent=2) + "\n")
+    store.save(doc)
     return 0
 
 

@@ -1,6 +1,6 @@
 """Where an ONNX classifier's time goes, node by node, on one CPU thread (ONNX Runtime's profiler).
 
-usage: python packaging/layer_profile.py FILE.onnx [--runs 1000]
+usage: python experiments/layer_profile.py FILE.onnx [--runs 1000]
 
 Builds the session with the app's engine settings (``ferdesk.engines.onnxruntime_engine.session_options``:
 every graph optimisation, here one intra-op thread), runs ``--runs`` single 48x48 faces with profiling on,

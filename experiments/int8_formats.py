@@ -1,13 +1,13 @@
 """Compare ONNX Runtime static INT8 formats on one bundled FP32 classifier: time per face and PublicTest accuracy.
 
-usage: python packaging/int8_formats.py --model fernet-sm-kd2 [--runs 300] [--data ../shared/data] [--keep DIR]
+usage: python experiments/int8_formats.py --model fernet-sm-kd2 [--runs 300] [--data ../shared/data] [--keep DIR]
 
 Quantises the model's FP32 file the way ``ferdesk.training.compress`` does (same 512 calibration faces
 from FER2013 Training, same input handling) in each format below, into a temporary folder, then times
 each file with the app's ONNX Runtime engine on one thread (p50 of ``--runs`` single faces, best of three
 rounds) and scores it on PublicTest. ``shipped`` is what ``compress --variants int8`` writes; the last two
 rows are the shipped format with the first (one-channel) convolution handled otherwise, to see whether its
-share of the time (``packaging/layer_profile.py``) can be won back without retraining. Nothing in models/
+share of the time (``experiments/layer_profile.py``) can be won back without retraining. Nothing in models/
 changes; ``--keep DIR`` keeps the quantised files there (``int8-K.onnx``, K the row) for profiling. Prints
 one Markdown table.
 """
@@ -24,7 +24,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from ferdesk.catalog import CATALOG_PATH, MODELS_DIR, InputSpec  # noqa: E402
+from ferdesk.catalog import InputSpec  # noqa: E402
+from ferdesk.training.catalogs import CatalogStore  # noqa: E402
 
 
 def formats(src: Path) -> dict[str, dict]:
@@ -112,9 +113,10 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=300)
     ap.add_argument("--keep", type=Path, help="write the quantised files to this folder instead of a temporary one")
     a = ap.parse_args(argv)
-    entry = next((m for m in json.loads(CATALOG_PATH.read_text())["models"] if m["name"] == a.model), None)
+    store = CatalogStore()
+    entry = next((m for m in store.document()["models"] if m["name"] == a.model), None)
     if entry is None or entry.get("task") != "classifier":
-        ap.error(f"{a.model} is not a classifier in {CATALOG_PATH}")
+        ap.error(f"{a.model} is not a classifier in {' or '.join(map(str, store.paths))}")
     spec = InputSpec.from_dict(entry["input"])
     try:
         train = np.load(a.data / "fer2013_training.npz")["images"]
@@ -123,7 +125,7 @@ def main(argv=None) -> int:
         ap.error(f"cannot read FER2013 under {a.data}: {e}")
     calibration = train[np.random.default_rng(0).choice(len(train), 512, replace=False)]  # as compress does
     x, y = spec.to_tensor(test["images"]), test["labels"]
-    src = MODELS_DIR / entry["file"]
+    src = store.folder(a.model) / entry["file"]
     rows = [("FP32 (the source)", src)]
     with tempfile.TemporaryDirectory() as scratch:
         tmp = a.keep or Path(scratch)

@@ -1,6 +1,6 @@
 """How often a frame classifier is right on synthetic tracks of Training faces against PublicTest faces.
 
-usage: python packaging/track_frame_accuracy.py --model fernet-sm-kd2-pruned-int8 [--disturbance 1 2 2.5]
+usage: python experiments/track_frame_accuracy.py --model fernet-sm-kd2-pruned-int8 [--disturbance 1 2 2.5]
            [--faces 2000] [--frames 4] [--data ../shared/data]
 
 A temporal head is trained on tracks synthesised from FER2013 Training faces
@@ -21,6 +21,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from ferdesk.training.catalogs import repo_catalog  # noqa: E402
 from ferdesk.catalog import Catalog  # noqa: E402
 from ferdesk.classifier import Classifier  # noqa: E402
 from ferdesk.training.sequences import TrackStyle, synthesise_tracks  # noqa: E402
@@ -46,7 +47,7 @@ def main(argv=None) -> int:
         d = np.load(a.data / f"fer2013_{split}.npz")
         pick = np.random.default_rng(0).choice(len(d["labels"]), a.faces, replace=False)
         splits[split] = d["images"][pick], d["labels"][pick]
-    catalog = Catalog.load()
+    catalog = repo_catalog()
     print("| model | disturbance | Training-face tracks | PublicTest-face tracks | gap (points) |")
     print("|---|---|---|---|---|")
     for name in a.model:

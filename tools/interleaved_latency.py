@@ -1,6 +1,6 @@
 """Time several ONNX classifier files against each other on one CPU thread, in one process, interleaved.
 
-usage: python packaging/interleaved_latency.py FILE.onnx [FILE.onnx ...] [--rounds 10] [--runs 300]
+usage: python tools/interleaved_latency.py FILE.onnx [FILE.onnx ...] [--rounds 10] [--runs 300]
 
 ``ferdesk bench`` times each model in its own process one after the other, so a busy or throttled
 moment lands on one model only; on a shared machine two runs of it can differ by 30%. Here every round

@@ -1,7 +1,7 @@
 """What each member of the bundled FP32 ensembles scores, with and without the mirror image, and
 what every subset of their members would score.
 
-usage: python packaging/ensemble_members.py [--model fernet-l4sm-x5 --model fernet-lm-x4]
+usage: python experiments/ensemble_members.py [--model fernet-l4sm-x5 --model fernet-lm-x4]
            [--data ../shared/data/fer2013_publictest.npz] [--budget 10000000] [--top 5] [--add MODEL [--drop K]]
 
 Each member's softmax is read out of the ensemble's FP32 ONNX file (no PyTorch weights needed).
@@ -27,7 +27,7 @@ import onnx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from ferdesk.catalog import Catalog, MODELS_DIR  # noqa: E402
+from ferdesk.catalog import Catalog  # noqa: E402
 
 
 def member_parameters(model: onnx.ModelProto, output: str) -> int:
@@ -83,14 +83,14 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     if a.drop and not a.add:
         ap.error("--drop needs --add (it scores a member replaced by another model)")
-    catalog = Catalog.load()
+    catalog = Catalog.load(packs=[ROOT / "models"])
     d = np.load(a.data)
     labels = d["labels"]
     probs, names, params = [], [], []
     for name in a.model or ["fernet-l4sm-x5", "fernet-lm-x4"]:
         spec = catalog.get(name)
         images = spec.input.to_tensor(d["images"])
-        p, each = member_probabilities(MODELS_DIR / spec.get("file"), images)
+        p, each = member_probabilities(spec.primary.path, images)
         print(f"{name}: all members {accuracy(p[0].mean(0), labels):.2f}%, with the mirror {accuracy(p.mean((0, 1)), labels):.2f}%")
         for k in range(p.shape[1]):
             print(f"  member {k} ({each[k]:,} parameters): {accuracy(p[0, k], labels):.2f}%, with the mirror {accuracy(p[:, k].mean(0), labels):.2f}%")
@@ -122,7 +122,7 @@ def score_with_added(catalog, d, ensembles: list[str], added: list[str], names: 
     extra = []
     for name in added:
         spec = catalog.get(name)
-        p, _ = member_probabilities(MODELS_DIR / spec.get("file"), spec.input.to_tensor(d["images"]))
+        p, _ = member_probabilities(spec.primary.path, spec.input.to_tensor(d["images"]))
         extra.extend(p[0])
         print(f"{name}: {accuracy(p[0].mean(0), labels):.2f}%")
     for ensemble in ensembles:
