@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import sys
+from importlib import resources
+
+APP_ID = "io.github.ferdesk.ferdesk"
 
 
 def run_app(source: str | None = None, model: str | None = None, backend: str | None = None,
             detector: str | None = None, record: str | None = None, temporal: str | None = None, catalog=None) -> int:
     """Open the window. Options not given come from the saved settings (source: ``default``)."""
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from ferdesk.ui.main_window import MainWindow
@@ -16,6 +20,8 @@ def run_app(source: str | None = None, model: str | None = None, backend: str | 
     sys.setswitchinterval(0.001)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("ferdesk")
+    app.setDesktopFileName(APP_ID)  # the desktop entry's name: the shell matches the window to its icon
+    app.setWindowIcon(QIcon(str(resources.files("ferdesk") / "resources" / "icons" / "ferdesk-256.png")))
     window = MainWindow(source=source, model=model, backend=backend, detector=detector, record=record, temporal=temporal,
                         catalog=catalog)
     window.show()
