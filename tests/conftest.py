@@ -26,7 +26,7 @@ INSTALLED = os.environ.get("FERDESK_TEST_INSTALLED") == "1"
 # Commands run from outside the checkout, as a user's would (python -m puts the working folder first on sys.path).
 RUN_DIR = Path(tempfile.gettempdir()) if INSTALLED else ROOT
 
-if INSTALLED and ROOT in Path(ferdesk.__file__).resolve().parents:
+if INSTALLED and ROOT / "ferdesk" in Path(ferdesk.__file__).resolve().parents:
     raise pytest.UsageError(f"FERDESK_TEST_INSTALLED=1 but ferdesk is imported from the checkout ({ferdesk.__file__}); "
                             "run pytest (not python -m pytest) with the wheel installed and no editable install")
 
