@@ -113,7 +113,7 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=300)
     ap.add_argument("--keep", type=Path, help="write the quantised files to this folder instead of a temporary one")
     a = ap.parse_args(argv)
-    store = CatalogStore()
+    store = CatalogStore(zoo=ROOT / "models" / "catalog.json")
     entry = next((m for m in store.document()["models"] if m["name"] == a.model), None)
     if entry is None or entry.get("task") != "classifier":
         ap.error(f"{a.model} is not a classifier in {' or '.join(map(str, store.paths))}")

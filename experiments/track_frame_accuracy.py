@@ -47,7 +47,7 @@ def main(argv=None) -> int:
         d = np.load(a.data / f"fer2013_{split}.npz")
         pick = np.random.default_rng(0).choice(len(d["labels"]), a.faces, replace=False)
         splits[split] = d["images"][pick], d["labels"][pick]
-    catalog = repo_catalog()
+    catalog = repo_catalog(ROOT / "models")
     print("| model | disturbance | Training-face tracks | PublicTest-face tracks | gap (points) |")
     print("|---|---|---|---|---|")
     for name in a.model:

@@ -217,9 +217,20 @@ class InferenceWorker(QObject):
                 self._wanted["temporal"] = "off"
                 self._stack = build_stack(**self._wanted, threads=self.threads, catalog=self.catalog)
         except FerdeskError as e:
-            self.error.emit(str(e))
-            self.finished.emit()
-            return
+            if not any(self._wanted[k] for k in ("model", "backend", "detector")):
+                self.error.emit(str(e))
+                self.finished.emit()
+                return
+            # a saved or given name that is gone (a zoo model without its pack, say) must not leave the
+            # window without a picture: say so and run the defaults; the menus still switch from there
+            self.error.emit(f"{e}; running the default model, backend and detector instead")
+            self._wanted = {"model": None, "backend": None, "detector": None, "temporal": "off"}
+            try:
+                self._stack = build_stack(**self._wanted, threads=self.threads, catalog=self.catalog)
+            except FerdeskError as e2:
+                self.error.emit(str(e2))
+                self.finished.emit()
+                return
         self.stack_changed.emit(self._info())
         try:
             while not self._stop.is_set():

@@ -81,4 +81,5 @@ def isolated_config(tmp_path, monkeypatch):
     monkeypatch.setenv("FERDESK_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("FERDESK_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("FERDESK_MODELS", raising=False)
+    monkeypatch.setenv("FERDESK_ZOO", str(ROOT / "models"))  # the training tools' zoo: this checkout's
     return tmp_path / "config"

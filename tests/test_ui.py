@@ -290,3 +290,17 @@ def test_latency_legend_fits_in_its_chart_with_every_stage(qtbot):
     view = charts.lat_plot.getPlotItem().getViewBox()
     qtbot.waitUntil(lambda: view.sceneBoundingRect().height() > 0)
     assert legend.sceneBoundingRect().bottom() <= view.sceneBoundingRect().bottom()
+
+
+def test_a_saved_model_that_is_not_installed_falls_back_to_the_defaults_with_a_notice(qtbot, isolated_config):
+    """Settings from before the zoo became a pack name a model the package no longer carries."""
+    isolated_config.mkdir(parents=True, exist_ok=True)
+    (isolated_config / "settings.json").write_text(json.dumps({"source": "demo", "model": "fernet-s-ekd-int8"}))
+    w = MainWindow()
+    qtbot.addWidget(w)
+    try:
+        qtbot.waitUntil(lambda: w.frames_shown >= 2, timeout=20000)
+        assert w.stack_info.model == w.catalog.default("classifier").name
+        assert any("fernet-s-ekd-int8" in e and "ferdesk-zoo" in e and "default" in e for e in w.errors), w.errors
+    finally:
+        w.shutdown()

@@ -24,7 +24,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default="../shared/data/fer2013_publictest.npz")
     ap.add_argument("--model", action="append")
     a = ap.parse_args(argv)
-    store = CatalogStore()
+    store = CatalogStore(zoo=ROOT / "models" / "catalog.json")
     doc = store.document()
     for m in doc["models"]:
         if m["task"] != "classifier" or (a.model and m["name"] not in a.model):

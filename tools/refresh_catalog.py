@@ -9,13 +9,14 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 from ferdesk.catalog import file_digest  # noqa: E402
 from ferdesk.training.catalogs import CatalogStore  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
-    store = CatalogStore()
+    store = CatalogStore(zoo=ROOT / "models" / "catalog.json")
     doc = store.document()
     problems = []
     for model in doc["models"]:

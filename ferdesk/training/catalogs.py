@@ -17,7 +17,15 @@ from pathlib import Path
 from ferdesk.catalog import CATALOG_PATH
 from ferdesk.errors import ModelError
 
-ZOO_DIR = Path(__file__).resolve().parents[2] / "models"  # the research zoo in a checkout
+
+
+def zoo_dir() -> Path:
+    """The research zoo the tools read and write: ``$FERDESK_ZOO``, else ``models/`` of the checkout this
+    package runs from, else ``./models``."""
+    if os.environ.get("FERDESK_ZOO"):
+        return Path(os.environ["FERDESK_ZOO"])
+    beside = Path(__file__).resolve().parents[2] / "models"
+    return beside if (beside / "catalog.json").is_file() else Path.cwd() / "models"
 
 
 def write_catalog_document(path: Path, doc: dict) -> None:
@@ -36,8 +44,8 @@ def write_catalog_document(path: Path, doc: dict) -> None:
 class CatalogStore:
     """The bundled and the zoo catalog documents, merged for editing by name."""
 
-    def __init__(self, bundled: Path = CATALOG_PATH, zoo: Path = ZOO_DIR / "catalog.json"):
-        self.paths = [Path(bundled), Path(zoo)]
+    def __init__(self, bundled: Path = CATALOG_PATH, zoo: Path | None = None):
+        self.paths = [Path(bundled), Path(zoo) if zoo else zoo_dir() / "catalog.json"]
         self.docs = []
         for p in self.paths:
             try:
@@ -78,8 +86,9 @@ class CatalogStore:
         self.home = {m["name"]: k for k, doc in enumerate(self.docs) for m in doc["models"]}
 
 
-def repo_catalog():
+def repo_catalog(zoo: Path | None = None):
     """The catalog a checkout's tools read: the bundled set plus the zoo (every model this repository made)."""
     from ferdesk.catalog import Catalog
 
-    return Catalog.load(packs=[ZOO_DIR] if (ZOO_DIR / "catalog.json").is_file() else ())
+    zoo = Path(zoo) if zoo else zoo_dir()
+    return Catalog.load(packs=[zoo] if (zoo / "catalog.json").is_file() else ())
