@@ -14,7 +14,6 @@ one Markdown table.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time

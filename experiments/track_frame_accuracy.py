@@ -22,7 +22,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from ferdesk.training.catalogs import repo_catalog  # noqa: E402
-from ferdesk.catalog import Catalog  # noqa: E402
 from ferdesk.classifier import Classifier  # noqa: E402
 from ferdesk.training.sequences import TrackStyle, synthesise_tracks  # noqa: E402
 

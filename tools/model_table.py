@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from ferdesk.training.catalogs import repo_catalog  # noqa: E402
-from ferdesk.catalog import Catalog  # noqa: E402
+from ferdesk.latency_store import cpu_name  # noqa: E402
 
 
 def timings_path(table: Path) -> Path:
@@ -32,16 +32,6 @@ def timings_path(table: Path) -> Path:
     if table.resolve().parent == (ROOT / "docs").resolve():
         return ROOT / "experiments" / "results" / f"{table.stem}-latency.json"
     return table.with_name(f"{table.stem}-latency.json")
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def cpu_flags() -> list[str]:

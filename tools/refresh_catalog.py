@@ -5,7 +5,6 @@ With --check, exit non-zero (listing the differences) instead of writing.
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 

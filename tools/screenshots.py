@@ -1,9 +1,9 @@
-"""Render screenshots of the window's main states into docs/ (run under Xvfb, or offscreen).
+"""Render screenshots of the window's main states into docs/images/ (run under Xvfb, or offscreen).
 
 usage: xvfb-run -a python tools/screenshots.py      (or QT_QPA_PLATFORM=offscreen python ...)
 
-States: the demo with the live charts; a recording with the sessions panel open; a source
-that cannot be opened (the message shown in the window).
+States: the demo with the live charts; the "All models" table; a recording with the sessions panel
+open; a source that cannot be opened (the message shown in the window).
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DOCS = ROOT / "docs"
+DOCS = ROOT / "docs" / "images"
 
 
 def wait(app, ms: int) -> None:
@@ -41,6 +41,10 @@ def main() -> int:
         w.show()
         wait(app, 8000)
         w.grab().save(str(DOCS / "main-demo.png"))
+        table = w.show_model_table()
+        wait(app, 1000)
+        table.grab().save(str(DOCS / "model-table.png"))
+        table.close()
         w.sessions.root = Path(tmp) / "sessions"
         w.inference.request_recording(Path(tmp) / "sessions" / "20261122-101500")
         wait(app, 3000)

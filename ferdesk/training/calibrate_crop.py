@@ -16,9 +16,7 @@ import json
 import cv2
 import numpy as np
 
-from ferdesk.training.catalogs import repo_catalog
-from ferdesk.catalog import Catalog
-from ferdesk.training.catalogs import CatalogStore
+from ferdesk.training.catalogs import CatalogStore, repo_catalog
 from ferdesk.detectors import detectors, load_detector
 from ferdesk.tracking import iou_matrix
 from ferdesk.training.train_classifier import DEFAULT_DATA

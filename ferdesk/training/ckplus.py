@@ -458,8 +458,6 @@ def cross_validate(a: argparse.Namespace) -> None:
               f"a dense LSTM cell of the same shape has {tt.dense_params():,}: {tt.dense_params() / tt.tt_params():.0f}x smaller.")
     tt = tts[0]
     if a.write_catalog:
-        import json
-
         from ferdesk.training.catalogs import CatalogStore
 
         command = (f"python -m ferdesk.training.ckplus {' '.join(f'--weights {w}' for w in members)} --folds {a.folds} --seed {a.seed} "

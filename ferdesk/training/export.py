@@ -13,7 +13,6 @@ catalog's label order. Accuracy figures are added afterwards by ``tools/measure_
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 from pathlib import Path
 

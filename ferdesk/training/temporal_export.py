@@ -118,7 +118,6 @@ def main(argv=None) -> None:
     usage: python -m ferdesk.training.temporal_export --name tt-lstm-fernet-s
     """
     import argparse
-    import json
 
     import numpy as np
     import onnxruntime as ort

@@ -32,9 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ferdesk.training.catalogs import repo_catalog
-from ferdesk.catalog import Catalog, file_digest
-from ferdesk.training.catalogs import CatalogStore
+from ferdesk.catalog import file_digest
+from ferdesk.training.catalogs import CatalogStore, repo_catalog
 from ferdesk.classifier import Classifier
 from ferdesk.training.sequences import TrackStyle, synthesise_tracks
 from ferdesk.training.train_classifier import DEFAULT_DATA

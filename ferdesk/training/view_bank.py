@@ -45,7 +45,6 @@ class ViewBank:
 
 def teacher_session(model: str, threads: int):
     """(engine, input spec) of the catalog entry ``model`` on ONNX Runtime."""
-    from ferdesk.catalog import Catalog
     from ferdesk.engines.onnxruntime_engine import OnnxRuntimeEngine
     from ferdesk.errors import ModelError
 

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMainWindow, QS
 
 from ferdesk.catalog import Catalog
 from ferdesk.commands.models import model_backends
-from ferdesk.detectors import DEFAULT_DETECTOR, detectors
+from ferdesk.detectors import detectors
 from ferdesk.engines import engines
 from ferdesk.sources import sources
 from ferdesk.latency_store import LatencyStore
@@ -37,7 +37,7 @@ def tier_text(tier: str, spec, latencies: dict, backend: str | None, default: bo
     kb = spec.primary.size_bytes / 1024
     parts = [f"{kb / 1024:.1f} MB" if kb >= 1024 else f"{kb:.0f} KB"]
     if acc is not None:
-        parts.append(f"{acc:.1%} on FER2013")
+        parts.append(f"{acc:.2%} on FER2013 PublicTest")
     parts.append(f"{measured['latency_ms_p50']:.2f} ms per face here ({measured['backend']})" if measured
                  else "not timed here yet (ferdesk bench)")
     return f"{TIER_TITLES[tier]}{' (default)' if default else ''}: {spec.name}  \u2014  {', '.join(parts)}"

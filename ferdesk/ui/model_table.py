@@ -53,7 +53,7 @@ class ModelTableDialog(QDialog):
     def __init__(self, rows: list[ModelRow], current: str | None, parent=None):
         super().__init__(parent)
         self.setWindowTitle("All models")
-        self.resize(980, 520)
+        self.resize(1200, 520)
         self.source = QStandardItemModel(0, len(self.COLUMNS), self)
         self.source.setHorizontalHeaderLabels(list(self.COLUMNS))
         for row in rows:
