@@ -13,7 +13,8 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from conftest import RUN_DIR, read_json, run_cli
+from conftest import ROOT, RUN_DIR, read_json, run_cli
+from ferdesk.latency_store import LatencyStore
 from ferdesk.catalog import Catalog
 
 LEADING = "frame,time_s,wall_time,face_id,x,y,w,h,score,label,confidence".split(",")
@@ -199,12 +200,26 @@ def test_eval_refuses_a_batch_or_thread_count_below_one(tmp_path, flag, value, w
     _assert_argument_refused(run_cli("eval", "--model", model.name, "--data", str(data), flag, value), "eval", flag, why)
 
 
-def test_bench_measures_each_pair(tmp_path):
+def test_bench_measures_each_pair_and_keeps_the_figures_for_the_window(tmp_path):
     model = Catalog.load().default("classifier").name
     r = run_cli("bench", "--model", model, "--backend", "onnxruntime", "--runs", "20", "--json")
     assert r.returncode == 0, r.stderr
     (row,) = json.loads(r.stdout)
     assert row["latency_ms_p50"] > 0 and row["throughput_faces_s"] > 0 and row["peak_rss_mb"] > 10
+    kept = LatencyStore().load()      # FERDESK_DATA_DIR is this test's own folder
+    assert kept[(model, "onnxruntime")]["latency_ms_p50"] == row["latency_ms_p50"]
+    r = run_cli("bench", "--model", model, "--backend", "litert", "--runs", "20", "--no-save")
+    assert r.returncode == 0, r.stderr
+    assert set(LatencyStore().load()) == {(model, "onnxruntime")}
+
+
+def test_bench_times_a_pack_model_in_its_worker(tmp_path):
+    """bench re-runs itself per pair: the worker must see the --models pack too."""
+    r = run_cli("bench", "--models", str(ROOT / "models"), "--model", "fernet-t-int8", "--backend", "onnxruntime",
+                "--runs", "10", "--json")
+    assert r.returncode == 0, r.stderr
+    (row,) = json.loads(r.stdout)
+    assert row["model"] == "fernet-t-int8" and row["latency_ms_p50"] > 0
 
 
 def test_bench_rounds_give_the_median_of_each_pairs_rounds():

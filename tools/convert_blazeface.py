@@ -7,7 +7,7 @@ Build-time only (nothing downloads at run time). Steps:
     python tools/convert_blazeface.py /tmp/wheels/mediapipe-0.10.21-*.whl
     python tools/refresh_catalog.py
 
-Writes models/blazeface/{face_detection_short_range.tflite, face_detection_short_range.onnx,
+Writes ferdesk/models/blazeface/{face_detection_short_range.tflite, face_detection_short_range.onnx,
 face_detection_full_range_sparse.tflite, LICENSE}. The full-range model uses a sparse
 DENSIFY op that tflite2onnx cannot convert, so it stays LiteRT-only. When ai-edge-litert is
 importable, the ONNX outputs are checked against LiteRT on random input.
@@ -19,7 +19,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "models" / "blazeface"
+OUT = Path(__file__).resolve().parent.parent / "ferdesk" / "models" / "blazeface"
 MEMBERS = {
     "mediapipe/modules/face_detection/face_detection_short_range.tflite": "face_detection_short_range.tflite",
     "mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite": "face_detection_full_range_sparse.tflite",
