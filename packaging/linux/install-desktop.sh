@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Add ferdesk to the desktop's application menu for this user (or system-wide with --prefix /usr/local).
 #   packaging/linux/install-desktop.sh [--prefix DIR] [--exec COMMAND]
-# --exec: the command the menu entry starts (default: ferdesk, as installed by pip; for the standalone
-# bundle give its path, e.g. --exec /opt/ferdesk/ferdesk).
+# --exec: the command the menu entry starts (default: the full path of the ferdesk found on PATH, so that
+# an install in a virtual environment starts from the menu too; for the standalone bundle give its path,
+# e.g. --exec /opt/ferdesk/ferdesk).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 prefix="${XDG_DATA_HOME:-$HOME/.local/share}"
-exec_cmd="ferdesk"
+exec_cmd="$(command -v ferdesk || echo ferdesk)"
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) prefix="$2/share"; shift 2 ;;
