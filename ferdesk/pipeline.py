@@ -1,7 +1,7 @@
 """Frame -> detect -> track -> crop -> classify -> per-face results with per-stage timings. No Qt.
 
 The work splits into two stages, ``locate`` (detect, track, crop) and ``classify``, so a
-runner can overlap them on two cores (``ferdesk.staging``); ``process`` runs both in turn.
+runner can overlap them on two cores (``ferdesk.runner``); ``process`` runs both in turn.
 """
 from __future__ import annotations
 
@@ -38,7 +38,16 @@ class Pipeline:
         self.align = align
         self.temporal = temporal or NoTemporal()
 
+    def reset(self) -> None:
+        """A new source: no track, detector hint or temporal window carries over (face ids keep counting)."""
+        self.tracker.end_tracks()
+        self.detector.reset()
+        self.temporal.reset()
+
     def locate(self, frame: Frame) -> Located:
+        if frame.new_scene:
+            self.tracker.end_tracks()
+            self.detector.reset()
         t0 = time.perf_counter()
         dets = self.detector.detect(frame.image)
         t1 = time.perf_counter()
@@ -51,6 +60,8 @@ class Pipeline:
         return Located(frame, tuple(dets), tuple(ids), crops, timings)
 
     def classify(self, located: Located) -> FrameResult:
+        if located.frame.new_scene:
+            self.temporal.reset()
         t0 = time.perf_counter()
         probs, features = self.classifier.classify_with_features(located.crops)
         t1 = time.perf_counter()

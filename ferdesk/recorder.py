@@ -31,9 +31,28 @@ def iso_utc(t: float) -> str:
     return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def default_session_dir() -> Path:
+def sessions_root() -> Path:
+    return Path(platformdirs.user_data_dir("ferdesk")) / "sessions"
+
+
+def new_session_dir(root: Path | None = None) -> Path:
+    """A new, empty session folder named by the time (``20261203-091513``), with ``-2``, ``-3``... when
+    another session took that second; created here, so two runs never share one."""
+    root = Path(root) if root else sessions_root()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path(platformdirs.user_data_dir("ferdesk")) / "sessions" / stamp
+    for k in range(1, 10_000):
+        folder = root / (stamp if k == 1 else f"{stamp}-{k}")
+        try:
+            folder.mkdir(parents=True)
+            return folder
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise LogError(f"cannot create a session folder in {root}: {e.strerror or e}") from None
+    raise LogError(f"no free session folder name in {root} for {stamp}")
+
+
+default_session_dir = new_session_dir  # the name earlier code used
 
 
 def frames_columns(labels: tuple[str, ...] | list[str]) -> list[str]:
@@ -59,31 +78,38 @@ class SessionRecorder:
         self._last_result: float | None = None
         self.started_at = time.time()
         self.stopped_at: float | None = None
+        self.ended: str | None = None        # "normally" or "interrupted", once closed
+        self.end_reason: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> "SessionRecorder":
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             path = self.folder / "frames.csv"
-            if path.exists():
-                raise LogError(f"log folder {self.folder} already holds a session (frames.csv exists); choose a new folder")
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        except LogError:
-            raise
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        except FileExistsError:
+            raise LogError(f"log folder {self.folder} already holds a session (frames.csv exists); choose a new folder") from None
         except OSError as e:
             raise LogError(f"cannot write the session log to {self.folder}: {e.strerror or e}") from None
         self._writer.writerow(frames_columns(self.labels))
         self.flush()
         return self
 
-    def close(self) -> None:
+    def close(self, ended: str = "normally", reason: str = "") -> None:
+        """End the session: ``ended`` says whether it ran to its end ("normally") or was cut short
+        ("interrupted": a signal, a failed write), ``reason`` in words."""
         if self._fd is None:
             return
         self.stopped_at = time.time()
-        self.flush()
-        os.fsync(self._fd)
-        os.close(self._fd)
-        self._fd = None
+        self.ended, self.end_reason = ended, reason
+        fd, self._fd = self._fd, None
+        try:
+            self._fd = fd
+            self.flush()
+            os.fsync(fd)
+        finally:
+            self._fd = None
+            os.close(fd)
 
     def __enter__(self) -> "SessionRecorder":
         return self.open()
@@ -114,7 +140,6 @@ class SessionRecorder:
     def event(self, kind: str, frame: int | None, **data) -> None:
         """A change during the session (model/backend/detector switch...), kept in session.json."""
         self.events.append({"event": kind, "frame": frame, "wall_time": iso_utc(time.time()), **data})
-        self.meta.update({k: v for k, v in data.items() if k in ("model", "backend", "detector", "temporal")})
 
     def add(self, result: FrameResult, model: str, backend: str, dropped_total: int | None = None) -> None:
         self.mark_first_read()
@@ -142,7 +167,17 @@ class SessionRecorder:
             return
         data = self._pending.getvalue()
         if data:
-            os.write(self._fd, data.encode("utf-8"))
+            end = os.lseek(self._fd, 0, os.SEEK_END)
+            try:
+                written = os.write(self._fd, data.encode("utf-8"))
+                if written != len(data.encode("utf-8")):
+                    raise OSError(28, "short write (disk full?)")
+            except OSError:
+                try:  # never leave half a line: the rows before stay whole
+                    os.ftruncate(self._fd, end)
+                except OSError:
+                    pass
+                raise
             self._pending.seek(0)
             self._pending.truncate()
         self._write_session_json()
@@ -164,6 +199,8 @@ class SessionRecorder:
             "detector": self.meta.get("detector"),
             "started_at": iso_utc(self.started_at),
             "stopped_at": iso_utc(self.stopped_at) if self.stopped_at else None,
+            "ended": self.ended,
+            "end_reason": self.end_reason,
             "frames_processed": self.frames_processed,
             "frames_dropped": self.frames_dropped,
             "processing_s": round(self.processing_s, 4),

@@ -44,6 +44,10 @@ class IouTracker:
         self.tracks = []
         self._next_id = 1
 
+    def end_tracks(self) -> None:
+        """Forget every track (a new scene) but keep counting ids, so no id is reused in one log."""
+        self.tracks = []
+
     def update(self, boxes: list[Box]) -> list[int]:
         """Face ids for ``boxes`` (same order); unmatched boxes start new tracks."""
         ious = iou_matrix([t.box for t in self.tracks], boxes)

@@ -14,6 +14,7 @@ class Frame:
     index: int          # 0-based frame index in the source
     time_s: float       # media time (files) or seconds since the source opened (live)
     wall_time: float    # time.time() when the frame was read
+    new_scene: bool = False  # unrelated to the frame before (the next image of a folder): nothing carries over
 
     @property
     def size(self) -> tuple[int, int]:

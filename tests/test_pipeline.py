@@ -1,18 +1,25 @@
 """The pipeline core: staged running, tracking, crops, the recorder's crash safety pieces."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
+
+from conftest import DEMO_IMAGE
 
 from ferdesk.errors import SourceError
 from ferdesk.session import build_stack
 from ferdesk.sources import make_source
-from ferdesk.staging import StagedRunner
+from ferdesk.runner import Processed, Runner
 from ferdesk.tracking import IouTracker
 
 
-def test_staged_runner_matches_the_sequential_pipeline_in_order(clip):
-    staged = [r for r in StagedRunner(make_source(str(clip)).__enter__(), build_stack(threads=1).pipeline).results()]
+def processed(runner: Runner) -> list:
+    return [e.result for e in runner.events() if isinstance(e, Processed)]
+
+
+def test_runner_matches_the_sequential_pipeline_in_order(clip):
+    staged = processed(Runner(str(clip), threads=1, strict=True))
     stack = build_stack(threads=1)
     with make_source(str(clip)) as src:
         sequential = []
@@ -27,21 +34,31 @@ def test_staged_runner_matches_the_sequential_pipeline_in_order(clip):
         assert {"capture", "detect", "classify"} <= set(a.timings_ms)
 
 
-def test_staged_runner_raises_a_source_failure_instead_of_hanging(clip):
-    src = make_source(str(clip))
-    src.open()
-    calls = {"n": 0}
-    real_read = src.read
+def test_a_strict_runner_raises_a_source_failure_instead_of_hanging(clip, monkeypatch):
+    from ferdesk.sources.video import VideoSource
 
-    def failing_read():
+    real_read = VideoSource.read
+    calls = {"n": 0}
+
+    def failing_read(self):
         calls["n"] += 1
         if calls["n"] == 5:
             raise SourceError("camera 0 lost: unplugged")
-        return real_read()
+        return real_read(self)
 
-    src.read = failing_read
+    monkeypatch.setattr(VideoSource, "read", failing_read)
     with pytest.raises(SourceError, match="unplugged"):
-        list(StagedRunner(src, build_stack(threads=1).pipeline).results())
+        processed(Runner(str(clip), threads=1, strict=True))
+
+
+def test_images_of_a_folder_share_no_track_or_detector_hint(tmp_path):
+    """Unrelated pictures: each starts with no tracks (ids keep counting) and no detector memory."""
+    photo = cv2.imread(str(DEMO_IMAGE))
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), photo)
+    results = processed(Runner(str(tmp_path), threads=1, strict=True))
+    ids = [f.face_id for r in results for f in r.faces]
+    assert len(results) == 3 and len(ids) == 3 and len(set(ids)) == 3   # the same face, but never one track
 
 
 def test_tracker_keeps_ids_through_motion_and_short_misses():

@@ -184,7 +184,8 @@ def test_settings_persist_and_a_corrupt_file_is_reset(qtbot, isolated_config):
 
     w = MainWindow(source="demo", detector="opencv-cascade")
     qtbot.addWidget(w)
-    qtbot.waitUntil(lambda: w.stack_info is not None and w.stack_info.detector == "opencv-cascade", timeout=20000)
+    qtbot.waitUntil(lambda: w.stack_info is not None and w.stack_info.detector == "opencv-cascade"
+                    and w.source_info is not None, timeout=20000)
     w.shutdown()
     saved, warning = Settings.load()
     assert warning is None and saved.detector == "opencv-cascade" and saved.source == "demo"

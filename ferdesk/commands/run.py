@@ -10,10 +10,7 @@ from pathlib import Path
 
 from ferdesk.commands import load_catalog, positive_int, positive_number
 from ferdesk.metrics import StageStats
-from ferdesk.recorder import SessionRecorder, default_session_dir
-from ferdesk.session import build_stack
-from ferdesk.sources import make_source
-from ferdesk.staging import StagedRunner
+from ferdesk.runner import Processed, Runner
 
 
 def peak_rss_mb() -> float:
@@ -38,64 +35,51 @@ def add_arguments(p) -> None:
 
 
 def main(a) -> int:
-    stack = build_stack(a.model, a.backend, a.detector, threads=a.threads, align=not a.no_align, temporal=a.temporal,
-                        catalog=load_catalog(a))
-    source = make_source(a.source, realtime=a.realtime)
-    source.open()
-    stop = {"requested": False}
+    runner = Runner(a.source, model=a.model, backend=a.backend, detector=a.detector, temporal=a.temporal,
+                    catalog=load_catalog(a), threads=a.threads, align=not a.no_align, realtime=a.realtime, strict=True,
+                    record=None if a.no_log else (a.log or ""))
+    names = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
 
-    def request_stop(*_):
-        stop["requested"] = True
+    def request_stop(signum, _frame):
+        runner.stop(f"{names.get(signum, signum)} received", ended="interrupted")
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    recorder = None
-    if not a.no_log:
-        meta = {"source": a.source, "model": stack.model, "backend": stack.backend, "detector": stack.detector,
-                "temporal": stack.temporal,
-                "classifier": stack.pipeline.classifier.describe(), "detector_info": stack.pipeline.detector.describe(),
-                "source_fps": source.fps}
-        recorder = SessionRecorder(a.log or default_session_dir(), stack.pipeline.classifier.labels, meta).open()
     stats = StageStats()
     frames = faces = 0
-    runner = StagedRunner(source, stack.pipeline, stop=lambda: stop["requested"])
-    t_first = time.perf_counter()
-    t_last = t_first
-    if recorder:
-        recorder.mark_first_read(t_first)
-    try:
-        for result in runner.results():
-            t_last = time.perf_counter()
-            stats.add({**result.timings_ms, "total": sum(result.timings_ms.values())})
-            frames += 1
-            faces += len(result.faces)
-            if recorder:
-                recorder.add(result, stack.model, stack.backend, dropped_total=runner.frames_dropped)
-            if (a.max_frames is not None and frames >= a.max_frames) or (a.duration is not None and t_last - t_first >= a.duration):
-                break
-    finally:
-        source.close()
-        if recorder:
-            recorder.frames_dropped = runner.frames_dropped
-            recorder.meta["peak_rss_mb"] = round(peak_rss_mb(), 1)
-            recorder.close()
+    t_first = t_last = time.perf_counter()
+    for event in runner.events():
+        if not isinstance(event, Processed):
+            continue
+        if frames == 0:
+            t_first = time.perf_counter() - event.timings_ms.get("capture", 0.0) / 1e3
+        t_last = time.perf_counter()
+        result = event.result
+        stats.add({**result.timings_ms, "total": sum(result.timings_ms.values())})
+        frames += 1
+        faces += len(result.faces)
+        if a.max_frames is not None and frames >= a.max_frames:
+            runner.stop("--max-frames reached")
+        elif a.duration is not None and t_last - t_first >= a.duration:
+            runner.stop("--duration reached")
     processing_s = t_last - t_first
+    stack, log = runner.stack, runner.last_session
     summary = {
-        "source": source.describe(), "model": stack.model, "backend": stack.backend, "detector": stack.detector,
-        "temporal": stack.temporal,
+        "source": runner.source_description or a.source, "model": stack.model, "backend": stack.backend,
+        "detector": stack.detector, "temporal": stack.temporal,
         "frames_processed": frames, "frames_dropped": runner.frames_dropped, "faces": faces,
         "processing_s": round(processing_s, 3), "fps": round(frames / processing_s, 2) if processing_s > 0 else 0.0,
         "latency_ms": {k: {q: round(v, 2) for q, v in d.items()} for k, d in stats.percentiles().items()},
-        "peak_rss_mb": round(peak_rss_mb(), 1), "log": str(recorder.folder) if recorder else None,
+        "peak_rss_mb": round(peak_rss_mb(), 1), "log": log,
     }
     if a.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(f"{summary['source']}: {frames} frames ({runner.frames_dropped} dropped), {faces} faces, "
+        print(f"{summary['source']}: {frames} frames ({summary['frames_dropped']} dropped), {faces} faces, "
               f"{summary['fps']} FPS over {processing_s:.2f} s; peak RSS {summary['peak_rss_mb']} MB")
         print(f"model {stack.model} on {stack.backend}, detector {stack.detector}")
         for stage, d in summary["latency_ms"].items():
             print(f"  {stage:<9} p50 {d['p50']:7.2f} ms   p95 {d['p95']:7.2f} ms")
-        if recorder:
-            print(f"log: {recorder.folder}")
+        if log:
+            print(f"log: {log}")
     return 0

@@ -50,6 +50,9 @@ class Detector(ABC):
     def describe(self) -> dict:
         return {"detector": self.name, "model": self.spec.name}
 
+    def reset(self) -> None:
+        """Forget what earlier frames showed (a new scene or source); detectors with memory override it."""
+
     def detect(self, image: np.ndarray) -> list[Detection]:
         out = []
         for f in self.detect_raw(image):

@@ -141,6 +141,9 @@ class _BlazeFaceBase(Detector):
                     out.append(RawFace(q.cx + x0, q.cy + y0, q.w, q.h, q.score, eyes))
         return out
 
+    def reset(self) -> None:
+        self._previous, self._rejected = [], []
+
     def detect_raw(self, image: np.ndarray) -> list[RawFace]:
         faces = self._run(image, min(self.candidate_score, self.min_score))
         if self.tiles:

@@ -11,7 +11,8 @@ from ferdesk.sources.images import IMAGE_SUFFIXES
 
 
 def make_source(spec: str, realtime: bool = False) -> Source:
-    """Build (not open) the source a string names: ``camera:N``, ``demo``, ``default``, a file or a folder.
+    """Build (not open) the source a string names: ``camera:N``, ``demo``, ``default``, a file or a folder,
+    or ``KIND:TARGET`` for any other registered source kind (plug-ins, and the fakes tests register).
 
     ``default`` is the first camera found, or the demo when there is none.
     """
@@ -22,6 +23,10 @@ def make_source(spec: str, realtime: bool = False) -> Source:
         return sources.get("demo")("", realtime=True)
     if spec.startswith("camera:"):
         return sources.get("camera")(spec.split(":", 1)[1], realtime=True)
+    kind, sep, target = spec.partition(":")
+    if sep and kind in sources and kind not in ("images", "video"):
+        cls = sources.get(kind)
+        return cls(target, realtime=True if cls.live else realtime)
     path = Path(spec)
     if not path.exists():
         raise SourceError(f"no such file or folder: {spec} (sources: a path, camera:N, demo)")

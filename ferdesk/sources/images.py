@@ -46,7 +46,7 @@ class ImageSource(Source):
                 continue
             if self.realtime:
                 time.sleep(1 / self._fps)
-            return Frame(image, index, index / self._fps, time.time())
+            return Frame(image, index, index / self._fps, time.time(), new_scene=len(self._files) > 1)
         return None
 
     @property

@@ -1,6 +1,7 @@
 """Start the window: ``ferdesk [--source S]``."""
 from __future__ import annotations
 
+import signal
 import sys
 from importlib import resources
 
@@ -10,6 +11,7 @@ APP_ID = "io.github.ferdesk.ferdesk"
 def run_app(source: str | None = None, model: str | None = None, backend: str | None = None,
             detector: str | None = None, record: str | None = None, temporal: str | None = None, catalog=None) -> int:
     """Open the window. Options not given come from the saved settings (source: ``default``)."""
+    from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
@@ -25,4 +27,12 @@ def run_app(source: str | None = None, model: str | None = None, backend: str | 
     window = MainWindow(source=source, model=model, backend=backend, detector=detector, record=record, temporal=temporal,
                         catalog=catalog)
     window.show()
+    # Ctrl+C in the terminal and SIGTERM close the window as its close button does: the recording is ended
+    # (marked interrupted) and the settings saved. Python handles signals only when it runs, so a timer
+    # hands it the thread a few times a second.
+    names = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
+    for signum in names:
+        signal.signal(signum, lambda n, _f: QTimer.singleShot(0, lambda: window.quit_for(f"{names[n]} received")))
+    wake = QTimer(interval=200, timeout=lambda: None)
+    wake.start()
     return app.exec()

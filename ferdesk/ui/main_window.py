@@ -24,7 +24,7 @@ from ferdesk.ui.ui_thread_gc import UiThreadGarbageCollector
 from ferdesk.ui.prob_panel import ProbabilityPanel
 from ferdesk.ui.sessions_panel import SessionsPanel
 from ferdesk.ui.video_view import VideoView
-from ferdesk.workers import CaptureWorker, DisplayResult, FrameSlot, InferenceWorker, SourceInfo, StackInfo
+from ferdesk.workers import DisplayResult, InferenceWorker, SourceInfo, StackInfo
 
 
 TIER_TITLES = {"tiny": "Tiny", "balanced": "Balanced", "best": "Best"}
@@ -62,7 +62,6 @@ class MainWindow(QMainWindow):
         model, backend, detector = model or settings.model, backend or settings.backend, detector or settings.detector
         temporal = temporal or settings.temporal
         self.catalog = catalog or Catalog.load()
-        self.slot = FrameSlot()
         self.latest: DisplayResult | None = None
         self.frames_shown = 0
         self.source_info: SourceInfo | None = None
@@ -70,8 +69,8 @@ class MainWindow(QMainWindow):
         self.errors: list[str] = []
         self._chart_tick = 0
         self._painted: DisplayResult | None = None
-        self._capture: CaptureWorker | None = None
-        self._capture_thread: QThread | None = None
+        self._opened_spec: str | None = None   # the last source that delivered frames (saved in the settings)
+        self.end_reason = ("window closed", "normally")   # what a recording open at the end says of its end
 
         self.video = VideoView()
         self.video.face_clicked.connect(self._select_face)
@@ -92,12 +91,16 @@ class MainWindow(QMainWindow):
         self.status = QLabel()
         self.statusBar().addPermanentWidget(self.status, 1)
 
-        self.inference = InferenceWorker(self.slot, model, backend, detector, temporal=temporal, catalog=self.catalog)
-        self.inference.extra_dropped = lambda: self._capture.source_dropped if self._capture else 0
+        self.video.message = f"opening {source}..."
+        self.inference = InferenceWorker(source, model, backend, detector, temporal=temporal, catalog=self.catalog,
+                                         record=None if record is None else (Path(record) if record else ""))
         self._inference_thread = self._thread_for(self.inference)
         self.inference.result.connect(self._on_result)
         self.inference.stack_changed.connect(self._on_stack)
         self.inference.error.connect(self.show_error)
+        self.inference.source_opened.connect(self._on_opened)
+        self.inference.source_ended.connect(self._on_ended)
+        self.inference.source_failed.connect(self.show_error)
         # bound methods of the window, so Qt queues them onto the UI thread (a lambda would run in the worker's)
         self.inference.marker_added.connect(self._on_marker)
         self.sessions = SessionsPanel(parent=self)
@@ -109,9 +112,6 @@ class MainWindow(QMainWindow):
         self._collector = UiThreadGarbageCollector(parent=self)
         self._collector.start()
         self._inference_thread.start()
-        self.open_source(source)
-        if record is not None:
-            self.inference.request_recording(Path(record) if record else None)
         if self.settings_warning:
             self.show_error(self.settings_warning)
         self.stall = StallMonitor(parent=self)
@@ -160,7 +160,7 @@ class MainWindow(QMainWindow):
         tools.addAction(self.record_action)
         self.marker_action = QAction("Marker", self, shortcut=QKeySequence("M"))
         self.marker_action.setToolTip("write a marker into the recording (M; Shift+M asks for a text)")
-        self.marker_action.triggered.connect(lambda: self.inference.request_marker("marker"))
+        self.marker_action.triggered.connect(self._marker)
         tools.addAction(self.marker_action)
         self.marker_text_action = QAction("Marker with text...", self, shortcut=QKeySequence("Shift+M"))
         self.marker_text_action.triggered.connect(self._marker_with_text)
@@ -252,24 +252,10 @@ class MainWindow(QMainWindow):
         return thread
 
     def open_source(self, spec: str) -> None:
-        self.stop_capture()
         self.source_info = None
         self.video.message = f"opening {spec}..."
-        self._capture = CaptureWorker(spec, self.slot, realtime=True)
-        self.inference.source_spec = spec
-        self._capture_thread = self._thread_for(self._capture)
-        self._capture.opened.connect(self._on_opened)
-        self._capture.error.connect(self.show_error)
-        self._capture.ended.connect(self._on_ended)
-        self._capture.finished.connect(self._capture_thread.quit)
-        self._capture_thread.start()
-
-    def stop_capture(self) -> None:
-        if self._capture is not None:
-            self._capture.stop()
-            self._capture_thread.quit()
-            self._capture_thread.wait(3000)
-            self._capture = None
+        self.video.update()
+        self.inference.request_source(spec)
 
     def _toggle_recording(self, on: bool) -> None:
         if on:
@@ -277,10 +263,19 @@ class MainWindow(QMainWindow):
         else:
             self.inference.request_stop_recording()
 
+    def _shown_frame(self) -> tuple[int | None, float | None]:
+        """The frame on screen now (a marker belongs to what the user saw at the key press)."""
+        shown = self._painted or self.latest
+        return (shown.result.frame_index, shown.result.time_s) if shown else (None, None)
+
+    def _marker(self) -> None:
+        self.inference.request_marker("marker", "", *self._shown_frame())
+
     def _marker_with_text(self) -> None:
+        frame, time_s = self._shown_frame()      # stamped now, not when the dialog is closed
         text, ok = QInputDialog.getText(self, "Marker", "Text for this marker:")
         if ok:
-            self.inference.request_marker("marker", text)
+            self.inference.request_marker("marker", text, frame, time_s)
 
     @staticmethod
     def _restorable_source(saved: str | None) -> str:
@@ -296,7 +291,7 @@ class MainWindow(QMainWindow):
 
     def save_settings(self) -> None:
         s = self.settings
-        s.source = self.inference.source_spec or s.source
+        s.source = self._opened_spec or s.source   # a source that never opened is not saved
         if self.stack_info:
             s.model, s.backend, s.detector = self.stack_info.model, self.stack_info.backend, self.stack_info.detector
             s.temporal = self.stack_info.temporal
@@ -327,6 +322,7 @@ class MainWindow(QMainWindow):
 
     def _on_opened(self, info: SourceInfo) -> None:
         self.source_info = info
+        self._opened_spec = info.spec
         self.video.message = ""  # "opening ..." or an earlier source's message
 
     def _on_stack(self, info: StackInfo) -> None:
@@ -399,6 +395,11 @@ class MainWindow(QMainWindow):
             parts.append(f"dropped {self.latest.dropped}")
         self.status.setText("   |   ".join(parts))
 
+    def quit_for(self, reason: str, ended: str = "interrupted") -> None:
+        """Close because of ``reason`` (a signal): the recording says so and settings are saved."""
+        self.end_reason = (reason, ended)
+        self.close()
+
     def closeEvent(self, event) -> None:
         self.shutdown()
         super().closeEvent(event)
@@ -411,9 +412,8 @@ class MainWindow(QMainWindow):
         self.stall.stop()
         self._video_timer.stop()
         self._charts_timer.stop()
-        self.stop_capture()
-        self.inference.stop()
+        self.inference.stop(*self.end_reason)
         self._inference_thread.quit()
         self._inference_thread.wait(5000)
-        if self._inference_thread.isFinished() and (self._capture_thread is None or self._capture_thread.isFinished()):
+        if self._inference_thread.isFinished():
             self._collector.stop()
