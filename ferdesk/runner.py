@@ -298,8 +298,22 @@ class Runner:
     # -- the loop (the caller's thread) -------------------------------------------------------------
     def events(self) -> Iterator:
         yield from self._start_stack()
-        if self.stack is None:
-            return
+        while self.stack is None:      # nothing can run (the default model unreadable): wait for a switch that works
+            if self._stop.is_set():
+                return
+            try:
+                kind, arg = self._requests.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if kind == "stack":
+                try:
+                    self._wanted = {**self._wanted, **arg}
+                    self.stack = self._build(self._wanted)
+                    self._generation += 1
+                except FerdeskError as e:
+                    yield Notice(str(e))
+            elif kind == "source":
+                self.source_spec = arg
         yield self.info()
         if self.source_spec:
             yield from self._open(self.source_spec)

@@ -1,7 +1,8 @@
 """The app's persistent settings: a small JSON file under the user config directory.
 
 A corrupt or unreadable file is set aside (renamed ``settings.json.corrupt``) and the
-defaults are used, with a warning for the window to show; it never stops the app.
+defaults are used, with a warning for the window to show; a value of the wrong type is dropped
+alone, with a warning. Settings never stop the app.
 """
 from __future__ import annotations
 
@@ -36,8 +37,18 @@ class Settings:
             data = json.loads(path.read_text())
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
-            known = {f.name for f in fields(cls)}
-            return cls(**{k: v for k, v in data.items() if k in known}), None
+            kept, dropped = {}, []
+            for f in fields(cls):
+                if f.name not in data:
+                    continue
+                value = data[f.name]
+                if value is None or isinstance(value, str):   # every setting is text (or unset)
+                    kept[f.name] = value
+                else:
+                    dropped.append(f"{f.name}={json.dumps(value)}")
+            warning = (f"settings file {path}: ignored {', '.join(dropped)} (not text); using the defaults for "
+                       f"{'it' if len(dropped) == 1 else 'them'}") if dropped else None
+            return cls(**kept), warning
         except (OSError, ValueError, TypeError) as e:
             try:
                 path.replace(path.with_suffix(".json.corrupt"))

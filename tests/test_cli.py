@@ -239,3 +239,19 @@ def test_bench_refuses_a_model_or_backend_it_cannot_time():
     _assert_one_line_error(run_cli("bench", "--model", "no-such-model"), "unknown model 'no-such-model'")
     _assert_one_line_error(run_cli("bench", "--model", detector), f"model {detector} is a detector")
     _assert_one_line_error(run_cli("bench", "--backend", "no-such-backend"), "unknown backend 'no-such-backend'")
+
+
+def test_bench_fails_with_exit_1_when_a_measurement_fails_and_works_beside_a_folder_named_ferdesk(tmp_path, catalog_copy):
+    cat = Catalog.load(catalog_copy)
+    model = cat.default("classifier")
+    model.file_for("onnx").path.write_bytes(b"\x00garbage")
+    r = run_cli("bench", "--model", model.name, "--backend", "onnxruntime", "--runs", "5",
+                env={"FERDESK_CATALOG": str(catalog_copy)})
+    assert r.returncode == 1 and "1 of 1 measurements failed" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    # a checkout's parent folder: `ferdesk` there is a folder, not the installed package
+    (tmp_path / "ferdesk").mkdir()
+    r = subprocess.run([sys.executable, "-c", "import sys; sys.path.remove(''); from ferdesk.cli import main; "
+                        "sys.exit(main(sys.argv[1:]))", "bench", "--model", model.name, "--backend", "onnxruntime",
+                        "--runs", "5", "--json"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)[0]["latency_ms_p50"] > 0

@@ -10,6 +10,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QListWidget  # noqa: E402
 
 from ferdesk.latency_store import LatencyStore  # noqa: E402
 from ferdesk.ui.main_window import MainWindow  # noqa: E402
@@ -139,7 +140,8 @@ def test_a_bad_source_shows_a_message_not_a_crash(qtbot, tmp_path):
     qtbot.addWidget(w)
     qtbot.waitUntil(lambda: bool(w.errors), timeout=10000)
     assert "missing.mp4" in w.errors[0]
-    assert "missing.mp4" in w.video.message
+    assert "missing.mp4" in w.notifications.message and not w.notifications.isHidden()
+    assert "Source menu" in w.video.message                # the pane says what to do, not "opening..."
     w.shutdown()
 
 
@@ -303,5 +305,102 @@ def test_a_saved_model_that_is_not_installed_falls_back_to_the_defaults_with_a_n
         qtbot.waitUntil(lambda: w.frames_shown >= 2, timeout=20000)
         assert w.stack_info.model == w.catalog.default("classifier").name
         assert any("fernet-s-ekd-int8" in e and "ferdesk-zoo" in e and "default" in e for e in w.errors), w.errors
+    finally:
+        w.shutdown()
+
+
+@pytest.mark.parametrize("saved, named", [
+    ({"source": 12}, "source=12"),
+    ({"window_state": 5, "window_geometry": [1, 2]}, "window_state=5"),
+    ({"model": "nope"}, "model 'nope'"),
+    ({"backend": "nope"}, "backend 'nope'"),
+    ({"detector": "nope"}, "detector 'nope'"),
+    ({"temporal": "bogus"}, "temporal 'bogus'"),
+])
+def test_a_bad_setting_falls_back_with_a_notice_and_is_not_saved_again(qtbot, isolated_config, saved, named):
+    isolated_config.mkdir(parents=True, exist_ok=True)
+    path = isolated_config / "settings.json"
+    path.write_text(json.dumps({"source": "demo", **saved}))
+    w = MainWindow()
+    qtbot.addWidget(w)
+    try:
+        qtbot.waitUntil(lambda: w.frames_shown >= 2, timeout=20000)
+        assert any(named in e for e in w.errors), w.errors
+    finally:
+        w.shutdown()
+    written = json.loads(path.read_text())
+    for key, value in saved.items():
+        assert written.get(key) != value, (key, written.get(key))
+    assert written["model"] == w.catalog.default("classifier").name
+
+
+def test_notices_stay_until_dismissed_and_are_kept_in_the_log(window, qtbot):
+    qtbot.waitUntil(lambda: window.stack_info is not None and window.frames_shown > 1, timeout=20000)
+    window.inference.request_stack(model="nope")
+    qtbot.waitUntil(lambda: "unknown model 'nope'" in window.notifications.message, timeout=10000)
+    window.inference.request_stack(detector="opencv-cascade")            # a later switch that works
+    qtbot.waitUntil(lambda: window.stack_info.detector == "opencv-cascade", timeout=20000)
+    assert "unknown model 'nope'" in window.notifications.message       # still readable
+    window.inference.request_marker("marker")                             # not recording: a warning replaces it
+    qtbot.waitUntil(lambda: "start recording first" in window.notifications.message, timeout=10000)
+    window.notifications.dismiss_button.click()
+    assert window.notifications.isHidden()
+    log = window.notifications.show_log()
+    entries = [log.findChild(QListWidget).item(i).text() for i in range(log.findChild(QListWidget).count())]
+    assert any("unknown model 'nope'" in e for e in entries) and any("start recording first" in e for e in entries)
+    log.close()
+
+
+def test_rec_indicator_counts_while_recording(window, qtbot, tmp_path):
+    qtbot.waitUntil(lambda: window.stack_info is not None and window.frames_shown > 1, timeout=20000)
+    assert window.rec_label.text() == ""
+    window.inference.request_recording(tmp_path / "rec")
+    qtbot.waitUntil(lambda: window.rec_label.text().startswith("\u25cf REC 0:00:0"), timeout=10000)
+    window.inference.request_stop_recording()
+    qtbot.waitUntil(lambda: window.rec_label.text() == "", timeout=10000)
+
+
+def test_the_window_with_its_sessions_panel_fits_a_1366x768_screen(window, qtbot):
+    window.sessions.show()
+    qtbot.waitUntil(lambda: window.sessions.isVisible(), timeout=5000)
+    hint = window.minimumSizeHint()
+    assert hint.height() <= 700 and hint.width() <= 1366, hint    # room for the title bar and a panel
+    window.resize(1366, 700)
+    qtbot.wait(50)
+    buttons = (window.sessions.refresh_button, window.sessions.export_button, window.sessions.open_button)
+    for b in buttons:
+        corner = b.mapTo(window, b.rect().bottomRight())
+        assert window.rect().contains(corner), (b.text(), corner, window.rect())
+
+
+def test_the_temporal_menu_names_the_running_models_head_and_a_refused_mode_is_not_ticked(window, qtbot):
+    qtbot.waitUntil(lambda: window.stack_info is not None and window.frames_shown > 1, timeout=20000)
+    on = next(a for a in window.temporal_group.actions() if a.data() == "on")
+    head = window.catalog.default("temporal").name
+    assert head in on.text() and on.isEnabled()
+    tiny = window.catalog.tiers()["tiny"].name
+    window.inference.request_stack(model=tiny)
+    qtbot.waitUntil(lambda: window.stack_info.model == tiny, timeout=20000)
+    assert not on.isEnabled() and "unavailable" in on.text() and tiny in on.text()
+    window.inference.request_stack(temporal="on")          # refused: no head reads the tiny tier's features
+    qtbot.waitUntil(lambda: any("temporal" in e for e in window.errors), timeout=10000)
+    qtbot.wait(100)
+    ticked = [a.data() for a in window.temporal_group.actions() if a.isChecked()]
+    assert ticked == [window.stack_info.temporal] == ["off"]
+
+
+def test_recording_an_ended_source_is_refused_with_a_notice(qtbot, tmp_path):
+    image = tmp_path / "face.png"
+    import cv2
+    from conftest import DEMO_IMAGE
+
+    cv2.imwrite(str(image), cv2.imread(str(DEMO_IMAGE)))
+    w = MainWindow(source=str(image))
+    qtbot.addWidget(w)
+    try:
+        qtbot.waitUntil(lambda: "end of" in w.video.message, timeout=20000)
+        w.inference.request_recording(tmp_path / "rec")
+        qtbot.waitUntil(lambda: "nothing to record" in w.notifications.message, timeout=10000)
+        assert not (tmp_path / "rec").exists()
     finally:
         w.shutdown()

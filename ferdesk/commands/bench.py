@@ -12,9 +12,11 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
+import ferdesk
 from ferdesk.catalog import Catalog
 from ferdesk.commands import load_catalog, positive_int
 from ferdesk.latency_store import LatencyStore
@@ -22,6 +24,7 @@ from ferdesk.commands.models import model_backends
 from ferdesk.errors import FerdeskError
 
 TIMED_TASKS = ("classifier", "temporal")
+PACKAGE_PARENT = str(Path(ferdesk.__file__).resolve().parents[1])
 
 
 def add_arguments(p) -> None:
@@ -149,8 +152,10 @@ def main(a) -> int:
             cmd = [sys.executable, "-m", "ferdesk", "bench", "--worker", spec.name, backend,
                    "--runs", str(a.runs), "--batch", str(a.batch), "--threads", str(a.threads)]
             for pack in a.models or ():
-                cmd += ["--models", str(pack)]
-            out = subprocess.run(cmd, capture_output=True, text=True)
+                cmd += ["--models", str(Path(pack).resolve())]
+            # from the folder above the imported package: a folder named ferdesk in the user's working
+            # directory (a checkout's parent) must not shadow it in the worker
+            out = subprocess.run(cmd, capture_output=True, text=True, cwd=PACKAGE_PARENT)
             if out.returncode != 0:
                 measured[k].append({"error": (out.stderr.strip().splitlines() or ["failed"])[-1]})
                 continue
@@ -165,9 +170,10 @@ def main(a) -> int:
             rows.append(median_of_rounds(results))
     if not a.no_save:
         LatencyStore().merge([r for r in rows if "latency_ms_p50" in r])
+    failed = [r for r in rows if "error" in r]
     if a.json:
         print(json.dumps(rows, indent=2))
-        return 0
+        return 1 if failed else 0
     print(f"{'model':<18} {'backend':<12} {'file':<34} {'KB':>7} {'p50 ms':>7} {'p95 ms':>7} {'faces/s':>8} {'RSS MB':>7}")
     for r in rows:
         if "skipped" in r or "error" in r:
@@ -179,4 +185,8 @@ def main(a) -> int:
                  if r.get("task") == "temporal" else "")
               + (f"  (p50 over {r['rounds']} rounds: {min(r['latency_ms_p50_rounds']):.3f} to "
                  f"{max(r['latency_ms_p50_rounds']):.3f})" if r["rounds"] > 1 else ""))
+    if failed:
+        print(f"ferdesk: error: {len(failed)} of {len(rows)} measurements failed: "
+              + "; ".join(f"{r['model']} on {r['backend']}: {r['error']}" for r in failed), file=sys.stderr)
+        return 1
     return 0

@@ -6,17 +6,20 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QThread, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMainWindow, QSplitter, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFileDialog, QInputDialog, QLabel, QMainWindow, QScrollArea, QSplitter, QToolBar,
+                               QVBoxLayout, QWidget)
 
 from ferdesk.catalog import Catalog
 from ferdesk.commands.models import model_backends
 from ferdesk.detectors import detectors
 from ferdesk.engines import engines
 from ferdesk.sources import sources
+from ferdesk.sources.images import IMAGE_SUFFIXES
 from ferdesk.latency_store import LatencyStore
 from ferdesk.temporal import compatible_classifiers
 from ferdesk.settings import Settings
 from ferdesk.ui.model_table import ModelTableDialog, model_rows
+from ferdesk.ui.notifications import NotificationBar
 from ferdesk.ui.perf_charts import PerfCharts
 from ferdesk.ui.stall import StallMonitor
 from ferdesk.ui.timeline import EmotionTimeline
@@ -58,10 +61,13 @@ class MainWindow(QMainWindow):
         else:
             self.settings_warning = None
         self.settings = settings
-        source = source or self._restorable_source(settings.source)
-        model, backend, detector = model or settings.model, backend or settings.backend, detector or settings.detector
-        temporal = temporal or settings.temporal
         self.catalog = catalog or Catalog.load()
+        saved, stale = self._installed_names(settings)
+        if stale:
+            self.settings_warning = "; ".join(filter(None, [self.settings_warning, stale]))
+        source = source or self._restorable_source(settings.source)
+        model, backend, detector = model or saved["model"], backend or saved["backend"], detector or saved["detector"]
+        temporal = temporal or saved["temporal"]
         self.latest: DisplayResult | None = None
         self.frames_shown = 0
         self.source_info: SourceInfo | None = None
@@ -82,12 +88,24 @@ class MainWindow(QMainWindow):
         side_layout.addWidget(self.probs)
         side_layout.addWidget(self.charts, 2)
         side_layout.addWidget(self.timeline, 1)
+        # the side column scrolls rather than making the window taller than a 768-pixel screen
+        side_scroll = QScrollArea()
+        side_scroll.setWidget(side)
+        side_scroll.setWidgetResizable(True)
+        side_scroll.setFrameShape(QScrollArea.NoFrame)
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self.video)
-        split.addWidget(side)
+        split.addWidget(side_scroll)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
-        self.setCentralWidget(split)
+        self.notifications = NotificationBar()
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.notifications)
+        central_layout.addWidget(split, 1)
+        self.setCentralWidget(central)
         self.status = QLabel()
         self.statusBar().addPermanentWidget(self.status, 1)
 
@@ -101,10 +119,11 @@ class MainWindow(QMainWindow):
         self.inference.source_opened.connect(self._on_opened)
         self.inference.source_ended.connect(self._on_ended)
         self.inference.source_failed.connect(self.show_error)
+        self.inference.notice.connect(self.show_notice)
         # bound methods of the window, so Qt queues them onto the UI thread (a lambda would run in the worker's)
         self.inference.marker_added.connect(self._on_marker)
         self.sessions = SessionsPanel(parent=self)
-        self.addDockWidget(Qt.BottomDockWidgetArea, self.sessions)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.sessions)
         self.sessions.hide()
         self._build_menus()
         self._restore_layout()
@@ -165,6 +184,10 @@ class MainWindow(QMainWindow):
         self.marker_text_action = QAction("Marker with text...", self, shortcut=QKeySequence("Shift+M"))
         self.marker_text_action.triggered.connect(self._marker_with_text)
         tools.addAction(self.marker_text_action)
+        self.rec_label = QLabel()
+        self.rec_label.setStyleSheet("color: #e03131; font-weight: bold; padding: 0 8px;")
+        self.rec_label.setToolTip("recording: every face of every frame goes to the session log")
+        tools.addWidget(self.rec_label)
         view = bar.addMenu("&View")
         sessions_action = self.sessions.toggleViewAction()
         sessions_action.setText("Sessions panel")
@@ -223,10 +246,17 @@ class MainWindow(QMainWindow):
         self.source_menu.addAction("Demo", lambda: self.open_source("demo"))
         self.source_menu.addSeparator()
         self.source_menu.addAction("Open video...", self._open_video)
-        self.source_menu.addAction("Open image or folder...", self._open_images)
+        self.source_menu.addAction("Open image...", self._open_image)
+        self.source_menu.addAction("Open folder of images...", self._open_images)
 
     def _open_video(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open video", "", "Videos (*.mp4 *.avi *.mov *.mkv *.webm);;All files (*)")
+        if path:
+            self.open_source(path)
+
+    def _open_image(self) -> None:
+        suffixes = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", "", f"Images ({suffixes});;All files (*)")
         if path:
             self.open_source(path)
 
@@ -234,6 +264,16 @@ class MainWindow(QMainWindow):
         path = QFileDialog.getExistingDirectory(self, "Open a folder of images")
         if path:
             self.open_source(path)
+
+    def _update_temporal_menu(self, model: str) -> None:
+        """The TT-LSTM item names the head that reads the running model's features, or says there is none."""
+        heads = [h.name for h in self.catalog.by_task("temporal") if model in compatible_classifiers(self.catalog, h)]
+        for act in self.temporal_group.actions():
+            if act.data() == "on":
+                act.setText(f"TT-LSTM per face ({heads[0]})" if heads
+                            else f"TT-LSTM per face (unavailable: no temporal model reads {model}'s features)")
+            if act.data() in ("on", "ema-restart"):
+                act.setEnabled(bool(heads))
 
     def _update_backend_menu(self) -> None:
         spec = self.catalog.get(self.stack_info.model)
@@ -277,6 +317,23 @@ class MainWindow(QMainWindow):
         if ok:
             self.inference.request_marker("marker", text, frame, time_s)
 
+    def _installed_names(self, settings: Settings) -> tuple[dict, str | None]:
+        """The saved model, backend, detector and temporal mode that exist here; a name that does not (a zoo
+        model without its pack, a backend uninstalled) falls back to the default, with a notice, and is not
+        saved again (the settings keep what runs)."""
+        from ferdesk.temporal import temporal_heads
+
+        known = {"model": {m.name for m in self.catalog.by_task("classifier")}, "backend": set(engines.names()),
+                 "detector": set(detectors.names()), "temporal": set(temporal_heads.names())}
+        kept, stale = {}, []
+        for key, names in known.items():
+            value = getattr(settings, key)
+            kept[key] = value if value in names else None
+            if value is not None and value not in names:
+                stale.append(f"{key} {value!r}")
+        hint = " (the research zoo's models come with the ferdesk-zoo pack)" if any(s.startswith("model") for s in stale) else ""
+        return kept, (f"saved {', '.join(stale)} not installed here{hint}; using the default" if stale else None)
+
     @staticmethod
     def _restorable_source(saved: str | None) -> str:
         if not saved or saved in ("default", "demo") or saved.startswith("camera:"):
@@ -304,9 +361,15 @@ class MainWindow(QMainWindow):
 
     def show_error(self, message: str) -> None:
         self.errors.append(message)
-        self.video.message = message
-        self.statusBar().showMessage(message, 10000)
-        self.video.update()
+        self.notifications.show_message(message, "error")
+        if self.source_info is None and self.video.message.startswith("opening"):
+            self.video.message = "no picture: open a source from the Source menu"
+            self.video.update()
+
+    def show_notice(self, message: str, level: str = "info") -> None:
+        if level == "error":
+            return  # errors come through show_error
+        self.notifications.show_message(message, level)
 
     # -- signals from the workers ------------------------------------------------------------------
     def _on_result(self, shown: DisplayResult) -> None:
@@ -314,11 +377,11 @@ class MainWindow(QMainWindow):
 
     def _on_ended(self, message: str) -> None:
         self.video.message = f"{message} (Source menu to open another)"
-        self.statusBar().showMessage(message, 10000)
+        self.notifications.show_message(f"{message}. Open another source from the Source menu.", "info")
         self.video.update()
 
     def _on_marker(self, label: str) -> None:
-        self.statusBar().showMessage(f"marker '{label}' written", 3000)
+        self.notifications.show_message(f"marker '{label}' written", "info")
 
     def _on_opened(self, info: SourceInfo) -> None:
         self.source_info = info
@@ -334,6 +397,7 @@ class MainWindow(QMainWindow):
             for act in group.actions():
                 act.setChecked(act.data() == value)
         self._update_backend_menu()
+        self._update_temporal_menu(info.model)
         self.record_action.blockSignals(True)
         self.record_action.setChecked(info.recording is not None)
         self.record_action.blockSignals(False)
@@ -389,6 +453,12 @@ class MainWindow(QMainWindow):
             if s.recording:
                 parts.append(f"recording to {s.recording}")
         parts.append(f"{self.charts.current_fps():.1f} FPS")
+        since = self.stack_info.recording_since if self.stack_info else None
+        if since is not None:
+            elapsed = int(time.monotonic() - since)
+            self.rec_label.setText(f"\u25cf REC {elapsed // 3600:d}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}")
+        else:
+            self.rec_label.setText("")
         if hasattr(self, "stall"):
             parts.append(f"UI stall p99 {self.stall.percentile(99):.0f} ms")
         if self.latest:
