@@ -1,6 +1,9 @@
-"""Rolling timing statistics shared by ``ferdesk run``/``bench`` summaries and the app's charts."""
+"""Rolling timing statistics shared by ``ferdesk run``/``bench`` summaries and the app's charts, and the
+process's peak memory."""
 from __future__ import annotations
 
+import resource
+import sys
 from collections import defaultdict, deque
 
 import numpy as np
@@ -21,3 +24,9 @@ class StageStats:
             stage: {f"p{p}": float(np.percentile(np.fromiter(v, float), p)) for p in q}
             for stage, v in self.samples.items() if v
         }
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB."""
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb / 1024 if sys.platform != "darwin" else kb / 2**20

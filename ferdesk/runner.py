@@ -27,6 +27,7 @@ from typing import Iterator
 import numpy as np
 
 from ferdesk.errors import FerdeskError, LogError
+from ferdesk.metrics import peak_rss_mb
 from ferdesk.recorder import SessionRecorder, new_session_dir
 from ferdesk.session import Stack, build_stack
 from ferdesk.sources import Source, make_source
@@ -536,6 +537,7 @@ class Runner:
             return
         folder = str(self.recorder.folder)
         self.recorder.frames_dropped = self.frames_dropped - self._dropped_at_record
+        self.recorder.meta["peak_rss_mb"] = round(peak_rss_mb(), 1)
         try:
             self.recorder.close(ended=ended, reason=reason)
         except (OSError, LogError) as e:
@@ -574,6 +576,7 @@ class Runner:
         self._close_feed()
         if self.recorder is not None:
             self.recorder.frames_dropped = self.frames_dropped - self._dropped_at_record
+            self.recorder.meta["peak_rss_mb"] = round(peak_rss_mb(), 1)
             try:
                 self.recorder.close(ended=self.stop_ended, reason=self.stop_reason)
             except (OSError, LogError):

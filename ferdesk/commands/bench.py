@@ -43,7 +43,7 @@ def add_arguments(p) -> None:
 
 def measure(catalog: Catalog, model: str, backend: str, runs: int, batch: int, threads: int) -> dict:
     from ferdesk.classifier import Classifier
-    from ferdesk.commands.run import peak_rss_mb
+    from ferdesk.metrics import peak_rss_mb
 
     clf = Classifier(catalog.get(model), backend=backend, threads=threads)
     w, h = clf.size
@@ -71,7 +71,7 @@ def measure(catalog: Catalog, model: str, backend: str, runs: int, batch: int, t
 
 def measure_temporal(catalog: Catalog, model: str, runs: int, batch: int, threads: int) -> dict:
     """Time ``update`` of the learned head on tracks with a full window (the steady state)."""
-    from ferdesk.commands.run import peak_rss_mb
+    from ferdesk.metrics import peak_rss_mb
     from ferdesk.temporal import LearnedTemporal
 
     spec = catalog.get(model)

@@ -2,20 +2,13 @@
 from __future__ import annotations
 
 import json
-import resource
 import signal
-import sys
 import time
 from pathlib import Path
 
 from ferdesk.commands import load_catalog, positive_int, positive_number
-from ferdesk.metrics import StageStats
+from ferdesk.metrics import StageStats, peak_rss_mb
 from ferdesk.runner import Processed, Runner
-
-
-def peak_rss_mb() -> float:
-    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kb / 1024 if sys.platform != "darwin" else kb / 2**20
 
 
 def add_arguments(p) -> None:
