@@ -211,3 +211,22 @@ def test_a_signal_to_ferdesk_run_ends_the_session_as_interrupted(tmp_path, signu
             proc.kill()
     session = json.loads((log / "session.json").read_text())
     assert session["ended"] == "interrupted" and session["end_reason"] == f"{name} received" and session["stopped_at"]
+
+
+def test_frames_dropped_count_from_the_recordings_start(tmp_path):
+    """A live source that has dropped frames before the recording: the session counts only its own."""
+    PLUGS["c"] = Plug()
+    runner = Runner("fakecam:c", threads=1)
+    events: list = []
+    thread = run_until(runner, events, lambda ev: frames_of(ev) >= 5)
+    runner._feed.source.dropped = 1000          # what the device lost before anyone pressed Record
+    runner.request_recording(tmp_path / "rec")
+    run_until_rec = frames_of(events)
+    deadline = time.time() + 20
+    while frames_of(events) < run_until_rec + 10:
+        assert time.time() < deadline
+        time.sleep(0.02)
+    runner.stop()
+    thread.join(10)
+    session = json.loads((tmp_path / "rec" / "session.json").read_text())
+    assert runner.frames_dropped >= 1000 and session["frames_dropped"] < 1000

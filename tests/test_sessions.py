@@ -41,3 +41,10 @@ def test_export_openface_leads_with_openface_columns(session, tmp_path):
 def test_export_of_a_folder_that_is_not_a_session(tmp_path):
     r = run_cli("export", str(tmp_path), "--format", "fex")
     assert r.returncode == 2 and "not a ferdesk session" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_session_folders_made_in_one_second_are_distinct(tmp_path):
+    from ferdesk.recorder import new_session_dir
+
+    folders = [new_session_dir(tmp_path) for _ in range(6)]
+    assert len(set(folders)) == 6 and all(f.is_dir() and not any(f.iterdir()) for f in folders)

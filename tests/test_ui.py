@@ -117,22 +117,31 @@ def test_saved_temporal_mode_comes_back(qtbot, clip, tmp_path):
     w.shutdown()
 
 
-def test_recording_writes_a_log_that_records_switches(window, qtbot, tmp_path):
+def test_recording_writes_a_log_that_records_switches_and_source_changes(window, qtbot, tmp_path, clip):
     qtbot.waitUntil(lambda: window.stack_info is not None and window.frames_shown > 2, timeout=20000)
     folder = tmp_path / "rec"
     window.inference.request_recording(folder)
     qtbot.waitUntil(lambda: window.stack_info.recording is not None, timeout=10000)
     start = window.frames_shown
     qtbot.waitUntil(lambda: window.frames_shown > start + 5, timeout=20000)
-    window.inference.request_stack(detector="opencv-cascade")
+    window.inference.request_stack(detector="opencv-cascade", model=window.catalog.tiers()["tiny"].name)
     qtbot.waitUntil(lambda: window.stack_info.detector == "opencv-cascade", timeout=20000)
+    window.open_source(str(clip))                       # another source while recording
+    qtbot.waitUntil(lambda: window.source_info is not None and window.source_info.spec == str(clip), timeout=20000)
+    start = window.frames_shown
+    qtbot.waitUntil(lambda: window.frames_shown > start + 3, timeout=20000)
     window.inference.request_stop_recording()
     qtbot.waitUntil(lambda: window.stack_info.recording is None, timeout=10000)
     rows = list(csv.reader(open(folder / "frames.csv")))
     assert rows[0][0] == "frame" and len(rows) > 5
     session = json.loads((folder / "session.json").read_text())
-    assert session["stopped_at"] and session["frames_processed"] > 5
+    assert session["stopped_at"] and session["frames_processed"] > 5 and session["ended"] == "normally"
+    # the top level is what ran when the recording started; every change is an event with its frame
+    assert session["source"] == "demo" and session["model"] == window.catalog.default("classifier").name
+    assert session["detector"] == "blazeface"
     assert any(e["event"] == "switch" and e["detector"] == "opencv-cascade" for e in session["events"])
+    assert any(e["event"] == "source" and e["source"] == str(clip) for e in session["events"])
+    assert {r[-2] for r in rows[1:]} == {session["model"], window.catalog.tiers()["tiny"].name}
 
 
 def test_a_bad_source_shows_a_message_not_a_crash(qtbot, tmp_path):
@@ -404,3 +413,25 @@ def test_recording_an_ended_source_is_refused_with_a_notice(qtbot, tmp_path):
         assert not (tmp_path / "rec").exists()
     finally:
         w.shutdown()
+
+
+def test_a_text_marker_is_stamped_with_the_frame_on_screen_when_the_key_was_pressed(window, qtbot, tmp_path, monkeypatch):
+    from ferdesk.ui import main_window
+
+    qtbot.waitUntil(lambda: window.stack_info is not None and window.frames_shown > 2, timeout=20000)
+    window.inference.request_recording(tmp_path / "rec")
+    qtbot.waitUntil(lambda: window.stack_info.recording is not None, timeout=10000)
+    qtbot.waitUntil(lambda: window._painted is not None, timeout=10000)
+    pressed = {}
+
+    def slow_typist(*_args, **_kwargs):
+        pressed["frame"] = window._painted.result.frame_index
+        start = window.frames_shown
+        qtbot.waitUntil(lambda: window.frames_shown > start + 10, timeout=20000)   # seconds of typing
+        return "stimulus", True
+
+    monkeypatch.setattr(main_window.QInputDialog, "getText", slow_typist)
+    window.marker_text_action.trigger()
+    qtbot.waitUntil(lambda: (tmp_path / "rec" / "markers.csv").exists(), timeout=10000)
+    rows = list(csv.reader(open(tmp_path / "rec" / "markers.csv")))
+    assert rows[1][3:] == ["marker", "stimulus"] and int(rows[1][0]) == pressed["frame"]
