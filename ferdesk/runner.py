@@ -441,6 +441,7 @@ class Runner:
     def _open(self, spec: str, retry: bool = False) -> Iterator:
         self._close_feed()
         self.source_spec = spec
+        self._retry_at = None            # a source the user picks replaces one being retried
         try:
             source = make_source(spec, realtime=self.realtime)
             source.open()

@@ -230,3 +230,40 @@ def test_frames_dropped_count_from_the_recordings_start(tmp_path):
     thread.join(10)
     session = json.loads((tmp_path / "rec" / "session.json").read_text())
     assert runner.frames_dropped >= 1000 and session["frames_dropped"] < 1000
+
+
+def test_a_camera_whose_reads_keep_failing_is_reported_lost(monkeypatch):
+    """The camera source itself (OpenCV's capture replaced by a fake that delivers three frames, then none)."""
+    from ferdesk.sources import camera
+
+    class FakeCapture:
+        def __init__(self):
+            self.left = 3
+
+        def isOpened(self):
+            return True
+
+        def set(self, *_):
+            return True
+
+        def get(self, _prop):
+            return 30.0
+
+        def grab(self):
+            self.left -= 1
+            return self.left >= 0
+
+        def retrieve(self):
+            return True, cv2.imread(str(DEMO_IMAGE))
+
+        def release(self):
+            pass
+
+    monkeypatch.setattr(camera, "_open_capture", lambda index: FakeCapture())
+    cam = camera.CameraSource("7")
+    cam.max_failures = 3
+    cam.open()
+    assert [cam.read().index for _ in range(3)] == [0, 1, 2]
+    with pytest.raises(SourceError, match="camera 7 lost"):
+        cam.read()
+    cam.close()

@@ -1,4 +1,8 @@
-"""Cameras through OpenCV's VideoCapture (V4L2 on Linux), by index: ``camera:N``."""
+"""Cameras through OpenCV's VideoCapture (V4L2 on Linux), by index: ``camera:N``.
+
+``read`` waits for the device's next frame; the runner reads on its own thread and keeps only the newest
+frame for the next stage (``ferdesk.runner.Mailbox``), so a slow consumer drops frames instead of lagging.
+"""
 from __future__ import annotations
 
 import glob
@@ -9,7 +13,6 @@ import cv2
 
 from ferdesk.errors import SourceError
 from ferdesk.sources.base import Source
-from ferdesk.sources.latest import LatestFrameGrabber
 from ferdesk.sources.registry import sources
 from ferdesk.types import Frame
 
@@ -45,9 +48,10 @@ class CameraSource(Source):
             raise SourceError(f"camera index must be a number, got {target!r} (use camera:0)") from None
         self.width, self.height = width, height
         self._cap: cv2.VideoCapture | None = None
-        self._grabber: LatestFrameGrabber | None = None
         self._t0 = 0.0
         self._fps: float | None = None
+        self._index = -1
+        self.max_failures = 30   # consecutive failed reads (about a second at 30 fps) before the camera counts as lost
 
     def open(self) -> None:
         self._cap = _open_capture(self.index)
@@ -56,31 +60,28 @@ class CameraSource(Source):
         self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
         self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
         self._fps = self._cap.get(cv2.CAP_PROP_FPS) or None
-
-        def grab():
-            ok, image = self._cap.read()
-            return image if ok else None
-
-        self._grabber = LatestFrameGrabber(grab)
         self._t0 = time.monotonic()
-        self._grabber.start()
+        self._index = -1
 
     def read(self) -> Frame | None:
-        got = self._grabber.latest() if self._grabber else None
-        if got is None:
-            if self._grabber and self._grabber.error:
-                raise SourceError(f"camera {self.index} lost: {self._grabber.error}")
-            return None
-        image, index, mono = got
-        self.dropped = self._grabber.dropped
-        self.last_read_ms = self._grabber.last_grab_ms
-        return Frame(image, index, mono - self._t0, time.time())
+        failures = 0
+        while True:
+            if self._cap.grab():                     # waits for the device's next frame
+                t0 = time.perf_counter()
+                ok, image = self._cap.retrieve()     # decodes it: the capture cost, without the wait
+                if ok and image is not None:
+                    self.last_read_ms = (time.perf_counter() - t0) * 1e3
+                    self._index += 1
+                    return Frame(image, self._index, time.monotonic() - self._t0, time.time())
+            failures += 1
+            if failures >= self.max_failures:
+                raise SourceError(f"camera {self.index} lost: {failures} reads in a row failed (unplugged?)")
+            time.sleep(0.03)
 
     def close(self) -> None:
-        if self._grabber:
-            self._grabber.stop()
         if self._cap is not None:
             self._cap.release()
+            self._cap = None
 
     @property
     def fps(self) -> float | None:
