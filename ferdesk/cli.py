@@ -15,6 +15,7 @@ COMMANDS = {
     "eval": "accuracy of a classifier on an .npz data split",
     "bench": "latency, throughput and memory per model and backend",
     "export": "write a session log in py-feat (fex) or OpenFace column names",
+    "doctor": "what this machine is, what runs here, and what ferdesk recommends",
 }
 
 

@@ -255,3 +255,36 @@ def test_bench_fails_with_exit_1_when_a_measurement_fails_and_works_beside_a_fol
                         "--runs", "5", "--json"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)[0]["latency_ms_p50"] > 0
+
+
+def test_doctor_reports_the_machine_and_recommends_an_installed_tier():
+    r = run_cli("doctor", "--json", "--no-cameras")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    machine, advice = out["machine"], out["recommendation"]
+    assert machine["cores"] >= 1 and machine["python"] and machine["backends"]["onnxruntime"] == ""
+    assert "offscreen" in machine["qt_plugins"] and machine["qt_plugins"]["offscreen"] == []
+    tiers = Catalog.load().tiers()
+    assert advice["model"] == tiers[advice["tier"]].name and advice["backend"] in ("onnxruntime", "litert")
+    assert len(advice["reasons"]) == 4
+    r = run_cli("doctor", "--no-cameras")
+    assert r.returncode == 0 and "recommended:" in r.stdout
+
+
+def test_the_recommendation_follows_this_machines_bench_figures_and_the_cpu():
+    from ferdesk.doctor import MachineReport, recommend
+
+    cat = Catalog.load()
+    tiers = cat.tiers()
+    pi4 = MachineReport(board="Raspberry Pi 4 Model B Rev 1.4", machine="aarch64", cpu="Cortex-A72", int8_features=[],
+                        other_features=["ARM NEON"], cores=4, memory_gb=4.0, os="Debian 12", glibc="glibc-2.36",
+                        python="3.11.2", backends={"onnxruntime": "", "litert": ""}, detectors={"blazeface": ""})
+    assert recommend(pi4, cat).tier == "tiny"
+    pi5 = MachineReport(**{**pi4.to_dict(), "cpu": "Cortex-A76", "int8_features": ["ARMv8.2 dot product (SDOT/UDOT)"]})
+    assert recommend(pi5, cat).tier == "balanced"
+    slow = {(tiers["balanced"].name, "onnxruntime"): {"latency_ms_p50": 20.0},
+            (tiers["best"].name, "onnxruntime"): {"latency_ms_p50": 150.0}}
+    assert recommend(pi5, cat, slow).tier == "tiny"             # measured beats guessed
+    fast = {(tiers["best"].name, "onnxruntime"): {"latency_ms_p50": 4.5}}
+    advice = recommend(pi5, cat, fast)
+    assert advice.tier == "best" and advice.model == tiers["best"].name and "measured here" in advice.reasons[1]

@@ -435,3 +435,19 @@ def test_a_text_marker_is_stamped_with_the_frame_on_screen_when_the_key_was_pres
     qtbot.waitUntil(lambda: (tmp_path / "rec" / "markers.csv").exists(), timeout=10000)
     rows = list(csv.reader(open(tmp_path / "rec" / "markers.csv")))
     assert rows[1][3:] == ["marker", "stimulus"] and int(rows[1][0]) == pressed["frame"]
+
+
+def test_the_first_start_uses_the_recommendation_and_says_so(qtbot, isolated_config):
+    w = MainWindow(source="demo")
+    qtbot.addWidget(w)
+    try:
+        assert w.first_start_advice is not None
+        qtbot.waitUntil(lambda: w.stack_info is not None, timeout=20000)
+        assert w.stack_info.model == w.first_start_advice.model
+        assert "First start" in w.notifications.message and w.first_start_advice.tier in w.notifications.message
+    finally:
+        w.shutdown()
+    again = MainWindow(source="demo")                      # settings exist now: no advice over them
+    qtbot.addWidget(again)
+    assert again.first_start_advice is None
+    again.shutdown()

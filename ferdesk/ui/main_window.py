@@ -17,7 +17,8 @@ from ferdesk.sources import sources
 from ferdesk.sources.images import IMAGE_SUFFIXES
 from ferdesk.latency_store import LatencyStore
 from ferdesk.temporal import compatible_classifiers
-from ferdesk.settings import Settings
+from ferdesk.doctor import machine_report, recommend
+from ferdesk.settings import Settings, settings_path
 from ferdesk.ui.model_table import ModelTableDialog, model_rows
 from ferdesk.ui.notifications import NotificationBar
 from ferdesk.ui.perf_charts import PerfCharts
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("ferdesk")
         self.resize(1200, 720)
         self.settings_file = settings_file
+        first_start = settings is None and not (settings_file or settings_path()).exists()
         if settings is None:
             settings, self.settings_warning = Settings.load(settings_file)
         else:
@@ -66,6 +68,12 @@ class MainWindow(QMainWindow):
         if stale:
             self.settings_warning = "; ".join(filter(None, [self.settings_warning, stale]))
         source = source or self._restorable_source(settings.source)
+        self.first_start_advice = None
+        if first_start and not (model or backend or detector):
+            # nothing saved yet: start with what suits this machine, and say so
+            self.first_start_advice = recommend(machine_report(cameras=False, qt=False), self.catalog, LatencyStore().load())
+            model, backend, detector = (self.first_start_advice.model, self.first_start_advice.backend,
+                                        self.first_start_advice.detector)
         model, backend, detector = model or saved["model"], backend or saved["backend"], detector or saved["detector"]
         temporal = temporal or saved["temporal"]
         self.latest: DisplayResult | None = None
@@ -133,6 +141,11 @@ class MainWindow(QMainWindow):
         self._inference_thread.start()
         if self.settings_warning:
             self.show_error(self.settings_warning)
+        elif self.first_start_advice:
+            a = self.first_start_advice
+            self.notifications.show_message(
+                f"First start: the {a.tier} tier ({a.model}) on {a.backend}, recommended for this machine "
+                f"({a.reasons[1].split(': ', 1)[1]}). The Model menu switches; ferdesk doctor explains.", "info")
         self.stall = StallMonitor(parent=self)
         self.stall.start()
 
