@@ -138,3 +138,38 @@ def test_backends_agree_on_an_fp32_classifier():
     b, fb = Classifier(spec, "litert").classify_with_features(faces)
     assert np.abs(a - b).max() < 1e-3
     assert (fa is None) == (fb is None) and (fa is None or np.abs(fa - fb).max() < 1e-3)
+
+
+def test_tensorrt_gets_an_engine_cache_and_fp16_and_only_the_files_it_accepts(tmp_path, monkeypatch):
+    """Without a GPU: ONNX Runtime is told it has TensorRT and CUDA, and the session's arguments are read."""
+    import onnxruntime as ort
+
+    from ferdesk.engines import onnxruntime_engine as engine
+
+    monkeypatch.setenv("FERDESK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(ort, "get_available_providers",
+                        lambda: ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"])
+    seen = {}
+    real_session = ort.InferenceSession
+
+    def recording_session(path, opts, providers):
+        seen["providers"] = providers
+        return real_session(path, opts, providers=["CPUExecutionProvider"])
+
+    monkeypatch.setattr(ort, "InferenceSession", recording_session)
+    tiers = CATALOG.tiers()
+    fp16 = CATALOG.get(tiers["balanced"].name.replace("-int8", "-fp16"))
+    engine.OnnxRuntimeEngine(fp16.primary.path, threads=1, precision=fp16.primary.precision)
+    (trt, trt_opts), (cuda, cuda_opts), cpu = seen["providers"]
+    assert (trt, cuda, cpu) == ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+    assert trt_opts["trt_engine_cache_enable"] == "True" and trt_opts["trt_fp16_enable"] == "True"
+    assert trt_opts["trt_engine_cache_path"] == str(tmp_path / "cache" / "tensorrt") and (tmp_path / "cache" / "tensorrt").is_dir()
+    assert cuda_opts["cudnn_conv_algo_search"] == "HEURISTIC"
+    for name in (tiers["balanced"].name, tiers["tiny"].name):          # INT8 (UINT8 activations), INT4 (opset 21)
+        spec = CATALOG.get(name)
+        engine.OnnxRuntimeEngine(spec.primary.path, threads=1, precision=spec.primary.precision)
+        assert [p[0] if isinstance(p, tuple) else p for p in seen["providers"]] == ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    # every tier has a file TensorRT takes
+    for spec in tiers.values():
+        family = CATALOG.family(spec)
+        assert any(m.primary.precision in ("fp16", "fp32") for m in CATALOG.by_task("classifier") if CATALOG.family(m) == family)
