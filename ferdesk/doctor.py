@@ -41,6 +41,7 @@ class MachineReport:
     qt_plugins: dict[str, list[str]] = field(default_factory=dict)   # plugin -> missing system libraries
     cameras: list[str] = field(default_factory=list)
     backends: dict[str, str] = field(default_factory=dict)           # name -> "" when available, else why not
+    gpu_providers: dict[str, str] = field(default_factory=dict)      # ONNX Runtime's CUDA/TensorRT: "" or why not
     detectors: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -124,6 +125,19 @@ def qt_platform_plugins() -> dict[str, list[str]]:
     return out
 
 
+def gpu_providers() -> dict[str, str]:
+    """ONNX Runtime's GPU providers in this build: "" where they load, else why not (none for the CPU build)."""
+    try:
+        import onnxruntime as ort
+
+        from ferdesk.engines.onnxruntime_engine import PROVIDER_LIBRARIES, provider_problems
+    except ImportError:
+        return {}
+    present = [p for p in PROVIDER_LIBRARIES if p in ort.get_available_providers()]
+    problems = provider_problems()
+    return {p: problems.get(p, "") for p in present}
+
+
 def machine_report(cameras: bool = True, qt: bool = True) -> MachineReport:
     from ferdesk.detectors import detectors
     from ferdesk.engines import engines
@@ -140,6 +154,7 @@ def machine_report(cameras: bool = True, qt: bool = True) -> MachineReport:
         qt_plugins=qt_platform_plugins() if qt else {},
         cameras=sources.get("camera").discover() if cameras else [],
         backends={name: ("" if ok else why) for name, cls in engines for ok, why in [cls.availability()]},
+        gpu_providers=gpu_providers(),
         detectors={name: ("" if ok else why) for name, cls in detectors for ok, why in [cls.availability()]},
     )
 

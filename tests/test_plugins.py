@@ -149,6 +149,7 @@ def test_tensorrt_gets_an_engine_cache_and_fp16_and_only_the_files_it_accepts(tm
     monkeypatch.setenv("FERDESK_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(ort, "get_available_providers",
                         lambda: ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"])
+    monkeypatch.setattr(engine, "provider_problems", lambda: {})        # as on a machine with CUDA and TensorRT
     seen = {}
     real_session = ort.InferenceSession
 
@@ -173,3 +174,9 @@ def test_tensorrt_gets_an_engine_cache_and_fp16_and_only_the_files_it_accepts(tm
     for spec in tiers.values():
         family = CATALOG.family(spec)
         assert any(m.primary.precision in ("fp16", "fp32") for m in CATALOG.by_task("classifier") if CATALOG.family(m) == family)
+
+    # an onnxruntime-gpu build on a machine without the CUDA libraries: the CPU only, asked for quietly
+    monkeypatch.setattr(engine, "provider_problems", lambda: {"CUDAExecutionProvider": "libcublasLt.so.13: cannot open",
+                                                               "TensorrtExecutionProvider": "libcublas.so.13: cannot open"})
+    engine.OnnxRuntimeEngine(fp16.primary.path, threads=1, precision=fp16.primary.precision)
+    assert seen["providers"] == ["CPUExecutionProvider"]

@@ -35,6 +35,8 @@ def main(a) -> int:
     for kind, items in (("backend", r.backends), ("detector", r.detectors)):
         for name, why in items.items():
             print(f"{kind:<11} {name}: {'available' if not why else 'unavailable: ' + why}")
+    for name, why in r.gpu_providers.items():
+        print(f"{'GPU':<11} ONNX Runtime {name}: {'loads' if not why else 'cannot load: ' + why}")
     print()
     print(f"recommended: {advice.tier} tier ({advice.model}) on {advice.backend}, {advice.threads} thread per model, "
           f"detector {advice.detector}")

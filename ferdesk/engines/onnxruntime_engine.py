@@ -8,6 +8,7 @@ files' opset-21 weights are refused by TensorRT, so those go to CUDA.
 """
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -23,6 +24,41 @@ from ferdesk.errors import ModelError
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 # files whose weights are stored quantised but computed in float (ferdesk.training.compress --variants int4)
 WEIGHT_ONLY_PRECISIONS = ("int4",)
+
+
+PROVIDER_LIBRARIES = {"CUDAExecutionProvider": "libonnxruntime_providers_cuda.so",
+                      "TensorrtExecutionProvider": "libonnxruntime_providers_tensorrt.so"}
+
+
+@functools.lru_cache(maxsize=1)
+def provider_problems() -> dict[str, str]:
+    """GPU providers an onnxruntime-gpu build lists but cannot load here (no CUDA, cuDNN or TensorRT
+    libraries), with the loader's reason. onnxruntime lists every provider it was built with; a session asked
+    for one that cannot load falls back to the CPU only after printing an error to stdout, which would
+    corrupt ``--json`` output, so each provider library is loaded once here, silently, first."""
+    import ctypes
+    import sys
+
+    import onnxruntime as ort
+
+    if not sys.platform.startswith("linux"):
+        return {}
+    capi = Path(ort.__file__).parent / "capi"
+    problems = {}
+    present = set(ort.get_available_providers())
+    wanted = [name for name in PROVIDER_LIBRARIES if name in present]
+    if not wanted:
+        return {}
+    try:
+        ctypes.CDLL(str(capi / "libonnxruntime_providers_shared.so"), mode=os.RTLD_LAZY | os.RTLD_GLOBAL)
+    except OSError as e:
+        return {name: str(e) for name in wanted}
+    for name in wanted:
+        try:
+            ctypes.CDLL(str(capi / PROVIDER_LIBRARIES[name]), mode=os.RTLD_LAZY | os.RTLD_LOCAL)
+        except OSError as e:
+            problems[name] = str(e)
+    return problems
 
 
 def cache_dir() -> Path:
@@ -87,7 +123,8 @@ class OnnxRuntimeEngine(Engine):
         import onnxruntime as ort
 
         opts = session_options(threads, precision)
-        self._providers = providers_for(set(ort.get_available_providers()), precision, providers or PREFERRED_PROVIDERS)
+        usable = set(ort.get_available_providers()) - set(provider_problems())
+        self._providers = providers_for(usable, precision, providers or PREFERRED_PROVIDERS)
         if any(isinstance(p, tuple) and p[0] == "TensorrtExecutionProvider" for p in self._providers):
             (cache_dir() / "tensorrt").mkdir(parents=True, exist_ok=True)
         try:
