@@ -29,3 +29,24 @@ def test_the_desktop_entry_metainfo_and_icons_name_one_application_id():
     from ferdesk.ui.app import APP_ID
 
     assert APP_ID == app
+
+
+def test_compare_sessions_accepts_small_differences_and_names_real_ones(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compare_sessions", ROOT / "tools" / "compare_sessions.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    header = "frame,time_s,wall_time,face_id,x,y,w,h,score,label,confidence,p_a,p_b,model,backend"
+
+    def session(folder, rows):
+        (folder).mkdir(parents=True)
+        (folder / "frames.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
+
+    row = "0,0.0,t,1,10.0,10.0,50.0,50.0,0.9,{label},0.8,{pa},{pb},m,onnxruntime"
+    session(tmp_path / "x86" / "ort", [row.format(label="a", pa=0.8, pb=0.2)])
+    session(tmp_path / "arm" / "ort", [row.format(label="a", pa=0.805, pb=0.195)])
+    assert tool.main([str(tmp_path / "x86"), str(tmp_path / "arm")]) == 0
+    session(tmp_path / "arm2" / "ort", [row.format(label="b", pa=0.4, pb=0.6)])
+    assert tool.main([str(tmp_path / "x86"), str(tmp_path / "arm2")]) == 1
+    assert tool.main([str(tmp_path / "x86"), str(tmp_path / "missing")]) == 1

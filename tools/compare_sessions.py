@@ -1,0 +1,106 @@
+"""Compare session logs of the same runs made on two machines (x86-64 and emulated aarch64).
+
+usage: python tools/compare_sessions.py REFERENCE_DIR OTHER_DIR [--prob-tol 0.01] [--box-tol 2]
+       python tools/compare_sessions.py --make-clip OUT.mp4
+
+Each sub-folder of REFERENCE_DIR is a session (frames.csv); the one of the same name in OTHER_DIR must have
+the same faces (frame, face id) with the same labels, probabilities within ``--prob-tol`` and boxes within
+``--box-tol`` pixels (the Haar cascade's boxes move a few pixels under emulation: ``--cascade-box-tol``).
+``--make-clip`` writes the short clip both machines run: two faces cut from the demo portrait, drifting.
+Exit status 1 when a run differs or is missing.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+
+def make_clip(path: Path, frames: int = 24, size=(640, 480), fps: float = 30.0) -> None:
+    import cv2
+    import numpy as np
+
+    from ferdesk.sources.demo import DEMO_IMAGE
+
+    photo = cv2.imread(str(DEMO_IMAGE))[10:230, 120:340]
+    w, h = size
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    for i in range(frames):
+        frame = np.full((h, w, 3), 90, np.uint8)
+        for k, (x0, y0, s) in enumerate([(40, 80, 240), (360, 160, 200)]):
+            x = x0 + (i % 8) * 2 * (1 if k else -1) + 16
+            frame[y0:y0 + s, x:x + s] = cv2.resize(photo, (s, s), interpolation=cv2.INTER_AREA)
+        writer.write(frame)
+    writer.release()
+
+
+def read_rows(path: Path) -> tuple[list[str], dict]:
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    header = rows[0]
+    return header, {(r[0], r[3]): r for r in rows[1:]}
+
+
+def compare(ref: Path, other: Path, prob_tol: float, box_tol: float) -> list[str]:
+    header, a = read_rows(ref / "frames.csv")
+    header_b, b = read_rows(other / "frames.csv")
+    if header != header_b:
+        return ["the columns differ"]
+    problems = []
+    if set(a) != set(b):
+        problems.append(f"faces differ: {len(set(a) - set(b))} only in the reference, {len(set(b) - set(a))} only in the other")
+    probs = [i for i, c in enumerate(header) if c.startswith("p_")]
+    boxes = [header.index(c) for c in ("x", "y", "w", "h")]
+    label = header.index("label")
+    worst_p = worst_box = 0.0
+    for key in sorted(set(a) & set(b)):
+        ra, rb = a[key], b[key]
+        if ra[label] != rb[label]:
+            problems.append(f"frame {key[0]} face {key[1]}: {ra[label]} here, {rb[label]} there")
+        worst_p = max(worst_p, max(abs(float(ra[i]) - float(rb[i])) for i in probs))
+        worst_box = max(worst_box, max(abs(float(ra[i]) - float(rb[i])) for i in boxes))
+    if worst_p > prob_tol:
+        problems.append(f"probabilities differ by up to {worst_p:.4f} (tolerance {prob_tol})")
+    if worst_box > box_tol:
+        problems.append(f"boxes differ by up to {worst_box:.1f} px (tolerance {box_tol})")
+    print(f"{ref.name}: {len(a)} faces here, {len(b)} there; largest differences: probabilities {worst_p:.4f}, "
+          f"boxes {worst_box:.1f} px -> {'same' if not problems else 'DIFFERENT'}")
+    return problems
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("reference", nargs="?", type=Path)
+    ap.add_argument("other", nargs="?", type=Path)
+    ap.add_argument("--prob-tol", type=float, default=0.01)
+    ap.add_argument("--box-tol", type=float, default=2.0)
+    ap.add_argument("--cascade-box-tol", type=float, default=8.0)
+    ap.add_argument("--make-clip", type=Path, metavar="OUT")
+    a = ap.parse_args(argv)
+    if a.make_clip:
+        make_clip(a.make_clip)
+        return 0
+    if not a.reference or not a.other:
+        ap.error("give two folders of sessions, or --make-clip")
+    failed = False
+    runs = sorted(p for p in a.reference.iterdir() if (p / "frames.csv").is_file())
+    if not runs:
+        print(f"no sessions in {a.reference}")
+        return 1
+    for run in runs:
+        other = a.other / run.name
+        if not (other / "frames.csv").is_file():
+            print(f"{run.name}: missing in {a.other}")
+            failed = True
+            continue
+        tol = a.cascade_box_tol if "cascade" in run.name else a.box_tol
+        for p in compare(run, other, a.prob_tol, tol):
+            print(f"  {p}")
+            failed = True
+    print(f"{len(runs)} runs compared: {'all the same' if not failed else 'differences found'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
