@@ -5,7 +5,9 @@ usage: python tools/compare_sessions.py REFERENCE_DIR OTHER_DIR [--prob-tol 0.01
 
 Each sub-folder of REFERENCE_DIR is a session (frames.csv); the one of the same name in OTHER_DIR must have
 the same faces (frame, face id) with the same labels, probabilities within ``--prob-tol`` and boxes within
-``--box-tol`` pixels (the Haar cascade's boxes move a few pixels under emulation: ``--cascade-box-tol``).
+``--box-tol`` pixels. The Haar cascade's boxes move several pixels under emulation (its integer image
+arithmetic differs), so its crops and with them its probabilities move more: ``--cascade-box-tol`` and
+``--cascade-prob-tol``, with the labels still required to be the same.
 ``--make-clip`` writes the short clip both machines run: two faces cut from the demo portrait, drifting.
 Exit status 1 when a run differs or is missing.
 """
@@ -74,8 +76,9 @@ def main(argv=None) -> int:
     ap.add_argument("reference", nargs="?", type=Path)
     ap.add_argument("other", nargs="?", type=Path)
     ap.add_argument("--prob-tol", type=float, default=0.01)
-    ap.add_argument("--box-tol", type=float, default=2.0)
+    ap.add_argument("--box-tol", type=float, default=3.0)
     ap.add_argument("--cascade-box-tol", type=float, default=8.0)
+    ap.add_argument("--cascade-prob-tol", type=float, default=0.05)
     ap.add_argument("--make-clip", type=Path, metavar="OUT")
     a = ap.parse_args(argv)
     if a.make_clip:
@@ -94,8 +97,9 @@ def main(argv=None) -> int:
             print(f"{run.name}: missing in {a.other}")
             failed = True
             continue
-        tol = a.cascade_box_tol if "cascade" in run.name else a.box_tol
-        for p in compare(run, other, a.prob_tol, tol):
+        cascade = "cascade" in run.name
+        for p in compare(run, other, a.cascade_prob_tol if cascade else a.prob_tol,
+                         a.cascade_box_tol if cascade else a.box_tol):
             print(f"  {p}")
             failed = True
     print(f"{len(runs)} runs compared: {'all the same' if not failed else 'differences found'}")
