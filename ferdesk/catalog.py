@@ -77,6 +77,8 @@ class ModelFile:
     sha256: str
     precision: str        # "fp32", "fp16", "int8"
     layout: str | None    # overrides the input spec's layout for this file (TFLite files are NHWC)
+    target: str | None = None     # the chip a compiled file is made for (rknn: rk3588, rk3566, rk3576)
+    input: dict | None = None     # overrides of the input spec for this file (an NPU file taking raw pixels)
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,10 @@ class ModelSpec:
         """The input spec for one of this model's files (its own layout when it has one)."""
         if self.input is None:
             raise ModelError(f"model {self.name} has no input spec")
-        return replace(self.input, layout=mf.layout) if mf.layout else self.input
+        spec = replace(self.input, layout=mf.layout) if mf.layout else self.input
+        if mf.input:
+            spec = InputSpec.from_dict({**{k: getattr(spec, k) for k in spec.__dataclass_fields__}, **mf.input})
+        return spec
 
 
 def file_digest(path: Path) -> str:
@@ -137,7 +142,7 @@ def read_catalog_file(path: Path, origin: str = BUNDLED) -> list[ModelSpec]:
             files = tuple(
                 ModelFile(
                     f["format"], base / f["path"], int(f["size_bytes"]), f["sha256"],
-                    f.get("precision", "fp32"), f.get("layout"),
+                    f.get("precision", "fp32"), f.get("layout"), f.get("target"), f.get("input"),
                 )
                 for f in entry.get("files", [])
             )

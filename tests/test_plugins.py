@@ -180,3 +180,57 @@ def test_tensorrt_gets_an_engine_cache_and_fp16_and_only_the_files_it_accepts(tm
                                                                "TensorrtExecutionProvider": "libcublas.so.13: cannot open"})
     engine.OnnxRuntimeEngine(fp16.primary.path, threads=1, precision=fp16.primary.precision)
     assert seen["providers"] == ["CPUExecutionProvider"]
+
+
+def fake_rknnlite(monkeypatch, seen: list, feature_size: int):
+    """Install a fake ``rknnlite.api`` (the board runtime) that records what it is fed."""
+    import sys
+    import types
+
+    class RKNNLite:
+        def __init__(self, verbose=False):
+            pass
+
+        def load_rknn(self, path):
+            seen.append(("load", path))
+            return 0
+
+        def init_runtime(self, *args, **kwargs):
+            return 0
+
+        def inference(self, inputs, data_format):
+            x = inputs[0]
+            seen.append(("inference", x.shape, x.dtype, data_format, int(x[0, 0, 0, 0])))
+            probs = np.full((1, 7), 0.02, np.float32)
+            probs[0, 3] = 0.88
+            return [probs, np.ones((1, feature_size), np.float32)]
+
+        def release(self):
+            pass
+
+    api = types.ModuleType("rknnlite.api")
+    api.RKNNLite = RKNNLite
+    monkeypatch.setitem(sys.modules, "rknnlite", types.ModuleType("rknnlite"))
+    monkeypatch.setitem(sys.modules, "rknnlite.api", api)
+
+
+def test_the_rknn_backend_is_unavailable_here_with_its_reason_and_feeds_raw_pixels_to_the_npu(monkeypatch):
+    from ferdesk.classifier import Classifier
+    from ferdesk.engines import engines
+
+    ok, why = engines.get("rknn").availability()
+    assert not ok and "rknn-toolkit-lite2" in why
+    spec = next(m for m in CATALOG.by_task("classifier") if m.file_for("rknn"))
+    rknn_file = spec.file_for("rknn")
+    assert rknn_file.target and rknn_file.precision in ("int8", "fp16")
+    seen: list = []
+    fake_rknnlite(monkeypatch, seen, spec.get("features")["size"])
+    assert engines.get("rknn").availability() == (True, "")
+    clf = Classifier(spec, backend="rknn", warmup=False)
+    faces = np.full((2, 48, 48), 200, np.uint8)
+    faces[1, 0, 0] = 17
+    probs = clf.classify(faces)
+    calls = [s for s in seen if s[0] == "inference"]
+    assert [c[1:4] for c in calls] == [((1, 48, 48, 1), np.uint8, "nhwc")] * 2     # one face a call, raw pixels
+    assert [c[4] for c in calls] == [200, 17]
+    assert probs.shape == (2, 7) and np.allclose(probs.sum(1), 1) and clf.labels[int(probs[0].argmax())] == clf.labels[3]

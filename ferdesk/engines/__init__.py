@@ -1,6 +1,6 @@
 """Inference backends, one module each, registered by name in ``engines``."""
 from ferdesk.engines.registry import engines
-from ferdesk.engines import onnxruntime_engine, litert_engine  # noqa: F401  (registration)
+from ferdesk.engines import onnxruntime_engine, litert_engine, rknn_engine  # noqa: F401  (registration)
 from ferdesk.engines.base import Engine
 
 
