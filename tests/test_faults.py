@@ -170,13 +170,11 @@ def test_a_model_file_that_is_gone_is_named_and_the_menu_still_switches(qtbot, c
         w.shutdown()
 
 
-@pytest.mark.parametrize("signum, name", [(signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "SIGINT")])
-def test_a_signal_to_the_window_while_recording_ends_the_session_and_saves_the_settings(tmp_path, signum, name,
-                                                                                       isolated_config):
-    log = tmp_path / "rec"
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    proc = subprocess.Popen([sys.executable, "-m", "ferdesk", "--source", "demo", "--record", str(log)],
-                            cwd=RUN_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+def signal_while_recording(args: list[str], log, signum, env=None) -> dict:
+    """Start ``python -m ferdesk ARGS`` recording to ``log``, send ``signum`` once rows are written, and
+    return its session.json after a clean exit."""
+    proc = subprocess.Popen([sys.executable, "-m", "ferdesk", *args], cwd=RUN_DIR, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 60
         while not ((log / "frames.csv").exists() and (log / "frames.csv").read_bytes().count(b"\n") > 5):
@@ -187,31 +185,29 @@ def test_a_signal_to_the_window_while_recording_ends_the_session_and_saves_the_s
     finally:
         if proc.poll() is None:
             proc.kill()
-    session = json.loads((log / "session.json").read_text())
+    return json.loads((log / "session.json").read_text())
+
+
+SIGNALS = [(signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "SIGINT")]
+
+
+@pytest.mark.parametrize("signum, name", SIGNALS)
+def test_a_signal_to_the_window_while_recording_ends_the_session_and_saves_the_settings(tmp_path, signum, name,
+                                                                                       isolated_config):
+    log = tmp_path / "rec"
+    session = signal_while_recording(["--source", "demo", "--record", str(log)], log, signum,
+                                     env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert session["stopped_at"] and session["ended"] == "interrupted" and session["end_reason"] == f"{name} received"
     assert len(rows(log)) - 1 == session["faces_logged"]
     saved = json.loads((isolated_config / "settings.json").read_text())
     assert saved["source"] == "demo" and saved["model"]
 
 
-@pytest.mark.parametrize("signum, name", [(signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "SIGINT")])
+@pytest.mark.parametrize("signum, name", SIGNALS)
 def test_a_signal_to_ferdesk_run_ends_the_session_as_interrupted(tmp_path, signum, name):
     log = tmp_path / "rec"
-    proc = subprocess.Popen([sys.executable, "-m", "ferdesk", "run", "--source", "demo", "--log", str(log)],
-                            cwd=RUN_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.time() + 60
-        while not ((log / "frames.csv").exists() and (log / "frames.csv").read_bytes().count(b"\n") > 5):
-            assert time.time() < deadline and proc.poll() is None
-            time.sleep(0.1)
-        proc.send_signal(signum)
-        assert proc.wait(30) == 0, proc.stderr.read()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    session = json.loads((log / "session.json").read_text())
+    session = signal_while_recording(["run", "--source", "demo", "--log", str(log)], log, signum)
     assert session["ended"] == "interrupted" and session["end_reason"] == f"{name} received" and session["stopped_at"]
-
 
 def test_frames_dropped_count_from_the_recordings_start(tmp_path):
     """A live source that has dropped frames before the recording: the session counts only its own."""
