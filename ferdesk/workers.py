@@ -89,5 +89,9 @@ class InferenceWorker(QObject):
         except FerdeskError as e:  # the runner reports what it can as notices; this is what it could not
             self.error.emit(str(e))
             self.notice.emit(str(e), "error")
+        except Exception as e:  # a bug must still leave a readable message in the window, not a silent pane
+            message = f"processing stopped: {type(e).__name__}: {e} (restart ferdesk; please report this)"
+            self.error.emit(message)
+            self.notice.emit(message, "error")
         finally:
             self.finished.emit()
