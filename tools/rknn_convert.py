@@ -7,7 +7,8 @@ Runs inside its own virtual environment (rknn-toolkit2 pins old numpy, onnx and 
 that takes raw pixels (the NPU divides by 255): an INT8 file (w8a8, calibrated on ``--calibration`` FER2013
 Training faces) added to the family's INT8 entry, and an FP16 file added to its FP16 entry, each with its
 ``target``. Then each file's accuracy on FER2013 PublicTest in the simulator goes into the entry's
-``metrics.by_backend.rknn_simulator`` beside the ONNX figure. RKNN-Toolkit 1.x (the RK3399Pro) is not on the
+``metrics.by_backend.rknn_simulator_TARGET`` beside the ONNX figure. BlazeFace (short range) is converted in
+FP16 and compared with ONNX Runtime on frames of the demo. RKNN-Toolkit 1.x (the RK3399Pro) is not on the
 registries reachable here; with it installed instead, the same calls apply (``rknn.api.RKNN``), untested.
 """
 from __future__ import annotations
@@ -64,6 +65,72 @@ def simulate(r, images: np.ndarray, labels: np.ndarray) -> float:
     return right / len(labels)
 
 
+def convert_detector(rknn_cls, store, entries: dict, target: str, check: bool) -> str:
+    """BlazeFace (short range) in FP16 for ``target``, added to the entries that use its file; checked
+    against ONNX Runtime on 30 frames of the demo: the same faces, boxes compared by IoU."""
+    import copy
+
+    entry = entries["blazeface"]
+    src = store.folder("blazeface") / next(f["path"] for f in entry["files"] if f["format"] == "onnx")
+    r = rknn_cls(verbose=False)
+    r.config(mean_values=[[127.5] * 3], std_values=[[127.5] * 3], target_platform=target)
+    if r.load_onnx(model=str(src), inputs=["input"], input_size_list=[[1, 3, 128, 128]]) != 0 or r.build(do_quantization=False) != 0:
+        raise SystemExit(f"rknn-toolkit2 cannot convert {src} for {target}")
+    rel = f"blazeface/face_detection_short_range-{target}-fp16.rknn"
+    out = store.folder("blazeface") / rel
+    if r.export_rknn(str(out)) != 0:
+        raise SystemExit(f"cannot write {out}")
+    file = {"format": "rknn", "path": rel, "size_bytes": out.stat().st_size, "sha256": sha256(out), "precision": "fp16",
+            "target": target, "layout": "NHWC", "input": {**RAW_PIXELS, "mean": [0.0] * 3, "std": [1.0] * 3}}
+    for name in ("blazeface", "blazeface-tiled"):
+        e = entries[name]
+        e["files"] = [f for f in e["files"] if not (f["format"] == "rknn" and f.get("target") == target)] + [file]
+    note = f"blazeface for {target}: {out.stat().st_size:,} bytes"
+    if not check:
+        return note
+    import cv2
+
+    from ferdesk.catalog import Catalog, InputSpec
+    from ferdesk.detectors import load_detector
+    from ferdesk.sources.demo import DEMO_IMAGE, render_demo_frame
+    from ferdesk.tracking import iou_matrix
+
+    if r.init_runtime() != 0:
+        raise SystemExit("the rknn-toolkit2 simulator does not start")
+
+    class Simulated:                      # the simulator in the place of the detector's engine
+        def run(self, x):
+            return [np.asarray(o, np.float32) for o in r.inference(inputs=[np.clip(np.rint(x), 0, 255).astype(np.uint8)],
+                                                                   data_format="nhwc")]
+
+    onnx_det = load_detector("blazeface", Catalog.load(), backend="onnxruntime", threads=1)
+    npu_det = copy.copy(onnx_det)
+    npu_det.engine = Simulated()
+    npu_det.input = InputSpec.from_dict({**{k: getattr(onnx_det.input, k) for k in onnx_det.input.__dataclass_fields__},
+                                         **file["input"]})
+    photo = cv2.imread(str(DEMO_IMAGE))
+    same = frames = 0
+    ious = []
+    for k in range(30):
+        frame = render_demo_frame(photo, k * 0.2)
+        onnx_det.reset()
+        npu_det.reset()
+        a = [(f.cx - f.w / 2, f.cy - f.h / 2, f.w, f.h) for f in onnx_det.detect_raw(frame)]
+        b = [(f.cx - f.w / 2, f.cy - f.h / 2, f.w, f.h) for f in npu_det.detect_raw(frame)]
+        frames += 1
+        same += len(a) == len(b)
+        if a and b:
+            ious.extend(iou_matrix(a, b).max(axis=1).tolist())
+    r.release()
+    check_result = {"frames": frames, "same_face_count": same, "mean_iou": round(float(np.mean(ious)), 4) if ious else None,
+                    "min_iou": round(float(np.min(ious)), 4) if ious else None,
+                    "command": f"tools/rknn_convert.sh --target {target} --detector-only"}
+    for name in ("blazeface", "blazeface-tiled"):
+        entries[name].setdefault("metrics", {})[f"rknn_simulator_{target}"] = check_result
+    return note + (f"; simulator against ONNX Runtime on {frames} demo frames: the same number of faces on {same}, "
+                   f"box IoU mean {check_result['mean_iou']}, min {check_result['min_iou']}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--target", action="append", help="rk3588 (default), rk3566, rk3576 (repeatable)")
@@ -71,6 +138,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--calibration", type=int, default=300)
     ap.add_argument("--no-check", action="store_true", help="convert only, without the simulator's accuracy")
+    ap.add_argument("--detector-only", action="store_true", help="only BlazeFace")
+    ap.add_argument("--no-detector", action="store_true", help="not BlazeFace")
     a = ap.parse_args(argv)
     from rknn.api import RKNN
 
@@ -83,7 +152,10 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     calibration = train[rng.choice(len(train), a.calibration, replace=False)]
     test = np.load(a.data / "fer2013_publictest.npz")
-    for tier in a.tier or ["tiny", "balanced"]:
+    if not a.no_detector:
+        for target in targets:
+            print(convert_detector(RKNN, store, entries, target, not a.no_check), flush=True)
+    for tier in ([] if a.detector_only else a.tier or ["tiny", "balanced"]):
         family = tiers[tier].get("compressed_from") or tiers[tier]["name"]
         fp32 = entries[family]
         onnx_path = store.folder(family) / next(f["path"] for f in fp32["files"] if f["format"] == "onnx")

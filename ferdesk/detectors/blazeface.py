@@ -52,7 +52,7 @@ class _BlazeFaceBase(Detector):
         check_file(mf)
         self.engine = engine_cls(mf.path, threads=threads)
         self.engine.warmup()
-        self.input = spec.input
+        self.input = spec.input_for(mf)   # a file may take other input (an NPU file: raw NHWC uint8 pixels)
         a = spec.get("anchors")
         self.anchors = ssd_anchors(self.input.width, a["strides"], a["anchors_per_stride"])
         self.size = self.input.width

@@ -57,7 +57,9 @@ class RknnEngine(Engine):
     def run(self, x: np.ndarray) -> list[np.ndarray]:
         faces = np.clip(np.rint(x), 0, 255).astype(np.uint8)
         per_face = [self._rknn.inference(inputs=[faces[i:i + 1]], data_format="nhwc") for i in range(len(faces))]
-        return [np.concatenate([np.asarray(o, np.float32).reshape(1, -1) for o in outs], 0) for outs in zip(*per_face)]
+        # each output keeps its own shape, batch first (a detector's (1, 896, 16) as a classifier's (1, 7))
+        return [np.concatenate([np.asarray(o, np.float32).reshape((1,) + np.shape(o)[-max(np.ndim(o) - 1, 1):])
+                                for o in outs], 0) for outs in zip(*per_face)]
 
     def describe(self) -> dict:
         return {"backend": self.name, "provider": "RKNNLite (NPU)", "threads": self.threads,
