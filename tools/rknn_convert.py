@@ -1,6 +1,7 @@
 """Make Rockchip NPU files (.rknn) of the bundled tiers and check them in rknn-toolkit2's simulator.
 
-usage: tools/rknn_convert.sh [--target rk3588] [--tier tiny] [--tier balanced] [--calibration 300] [--no-check]
+usage: tools/rknn_convert.sh [--target rk3588] [--tier tiny] [--tier balanced] [--tier best] [--calibration 300]
+                            [--no-check] [--detector-only | --no-detector] [--zoo-tiers best]
 
 Runs inside its own virtual environment (rknn-toolkit2 pins old numpy, onnx and protobuf), which
 ``tools/rknn_convert.sh`` makes. For each tier, from its family's FP32 ONNX file, at a fixed 1x48x48x1 input
@@ -14,6 +15,7 @@ registries reachable here; with it installed instead, the same calls apply (``rk
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import sys
 import tempfile
@@ -140,6 +142,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-check", action="store_true", help="convert only, without the simulator's accuracy")
     ap.add_argument("--detector-only", action="store_true", help="only BlazeFace")
     ap.add_argument("--no-detector", action="store_true", help="not BlazeFace")
+    ap.add_argument("--zoo-tiers", nargs="*", default=["best"],
+                    help="tiers whose files go to entries of their own in the zoo pack, NAME-TARGET-PRECISION "
+                         "(default: best, whose files would take the wheel past 40 MB)")
     a = ap.parse_args(argv)
     from rknn.api import RKNN
 
@@ -166,6 +171,18 @@ def main(argv=None) -> int:
                 if entry is None:
                     print(f"{tier}: no catalog entry {name}; skipped")
                     continue
+                if tier in a.zoo_tiers:
+                    # an entry of its own in the zoo pack (the files would take the wheel past 40 MB)
+                    name = f"{family}-{target}-{precision}"
+                    base = entry
+                    entry = entries.get(name) or {**copy.deepcopy(base), "name": name, "metrics": {}}
+                    entry.pop("tier", None)
+                    entry.pop("default", None)
+                    entry.update(compressed_from=family, files=[],
+                                 description=base["description"] + f" Compiled for the {target} NPU by tools/rknn_convert.sh.")
+                    if name not in entries:
+                        doc["models"].append(entry)
+                        entries[name] = entry
                 t0 = time.time()
                 r = build(RKNN, onnx_path, target, precision == "int8", calibration)
                 rel = f"{family}/{family}-{target}-{precision}.rknn"
@@ -177,10 +194,12 @@ def main(argv=None) -> int:
                 files.append({"format": "rknn", "path": rel, "size_bytes": out.stat().st_size, "sha256": sha256(out),
                               "precision": precision, "target": target, "layout": "NHWC", "input": RAW_PIXELS})
                 entry["files"] = files
+                if tier in a.zoo_tiers:
+                    entry.update(file=rel, format="rknn", size_bytes=files[0]["size_bytes"])
                 note = f"{name} for {target}: {out.stat().st_size:,} bytes in {time.time() - t0:.0f} s"
                 if not a.no_check:
                     acc = simulate(r, test["images"], test["labels"])
-                    onnx_acc = (entry.get("metrics") or {}).get("fer2013_publictest_accuracy")
+                    onnx_acc = (entries[f"{family}-{precision}"].get("metrics") or {}).get("fer2013_publictest_accuracy")
                     fp32_acc = (fp32.get("metrics") or {}).get("fer2013_publictest_accuracy")
                     entry.setdefault("metrics", {}).setdefault("by_backend", {})[f"rknn_simulator_{target}"] = {
                         "accuracy": round(acc, 4), "n": int(len(test["labels"])), "target": target,
