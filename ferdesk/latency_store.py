@@ -14,16 +14,7 @@ from pathlib import Path
 
 import platformdirs
 
-
-def cpu_name() -> str:
-    """The CPU's model name (Linux: /proc/cpuinfo), else what the platform module knows."""
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith(("model name", "Model")):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from ferdesk.doctor import cpu_facts
 
 
 def user_data_dir() -> Path:
@@ -50,7 +41,7 @@ class LatencyStore:
         known = self.load()
         for r in rows:
             known[(r["model"], r["backend"])] = {**r, "measured_at": stamp}
-        doc = {"cpu": cpu_name(), "machine": platform.machine(), "rows": list(known.values())}
+        doc = {"cpu": cpu_facts()[0], "machine": platform.machine(), "rows": list(known.values())}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(".json.tmp")

@@ -15,10 +15,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import platformdirs
-
 from ferdesk import __version__
 from ferdesk.errors import LogError
+from ferdesk.sessions import sessions_root
 from ferdesk.types import FrameResult
 
 LEADING_COLUMNS = ["frame", "time_s", "wall_time", "face_id", "x", "y", "w", "h", "score", "label", "confidence"]
@@ -29,10 +28,6 @@ SESSION_VERSION = 1
 
 def iso_utc(t: float) -> str:
     return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def sessions_root() -> Path:
-    return Path(platformdirs.user_data_dir("ferdesk")) / "sessions"
 
 
 def new_session_dir(root: Path | None = None) -> Path:
@@ -51,8 +46,6 @@ def new_session_dir(root: Path | None = None) -> Path:
             raise LogError(f"cannot create a session folder in {root}: {e.strerror or e}") from None
     raise LogError(f"no free session folder name in {root} for {stamp}")
 
-
-default_session_dir = new_session_dir  # the name earlier code used
 
 
 def frames_columns(labels: tuple[str, ...] | list[str]) -> list[str]:

@@ -259,7 +259,6 @@ class Runner:
         self._retry_at: float | None = None
         self.last_frame: int | None = None
         self.last_time_s: float | None = None
-        self.frames_processed = 0
 
     # -- requests (any thread) -------------------------------------------------------------------
     def request_stack(self, **changes) -> None:
@@ -356,7 +355,6 @@ class Runner:
                 capture = self._feed.capture_ms.pop(located.frame.index, 0.0)
                 result = replace(result, timings_ms={"capture": capture, **result.timings_ms})
                 self.last_frame, self.last_time_s = result.frame_index, result.time_s
-                self.frames_processed += 1
                 if self.recorder:
                     yield from self._record(result)
                 yield Processed(located.frame.image, result, self.stack.pipeline.classifier.labels, self.frames_dropped,
@@ -370,8 +368,7 @@ class Runner:
             spec, self._retry_at = self.source_spec, None
             yield from self._open(spec, retry=True)
             return
-        if self.recorder:
-            yield from self._tick()
+        yield from self._tick()
         try:
             kind, arg = self._requests.get(timeout=0.05)
         except queue.Empty:
@@ -460,8 +457,6 @@ class Runner:
         self.source_info = None          # announced with its first frame's size
         if self.recorder:
             self.recorder.event("source", self.last_frame, source=spec, description=source.describe())
-        if False:
-            yield
 
     def _close_feed(self) -> None:
         if self._feed is not None:
@@ -533,17 +528,25 @@ class Runner:
         yield RecordingEnded(folder, "interrupted", f"write failed: {why}")
         yield self.info()
 
-    def _stop_recording(self, ended: str = "normally", reason: str = "recording stopped") -> Iterator:
-        if self.recorder is None:
-            return
+    def _close_recorder(self, ended: str, reason: str) -> tuple[str, Exception | None]:
+        """End the open recording with its last counts; (its folder, the error closing it raised, if any)."""
         folder = str(self.recorder.folder)
         self.recorder.frames_dropped = self.frames_dropped - self._dropped_at_record
         self.recorder.meta["peak_rss_mb"] = round(peak_rss_mb(), 1)
+        error = None
         try:
             self.recorder.close(ended=ended, reason=reason)
         except (OSError, LogError) as e:
-            yield Notice(f"recording to {folder} ended with an error: {e}")
+            error = e
         self.recorder, self._recording_since = None, None
+        return folder, error
+
+    def _stop_recording(self, ended: str = "normally", reason: str = "recording stopped") -> Iterator:
+        if self.recorder is None:
+            return
+        folder, error = self._close_recorder(ended, reason)
+        if error is not None:
+            yield Notice(f"recording to {folder} ended with an error: {error}")
         yield RecordingEnded(folder, ended, reason)
         yield self.info()
 
@@ -576,10 +579,4 @@ class Runner:
     def _shutdown(self) -> None:
         self._close_feed()
         if self.recorder is not None:
-            self.recorder.frames_dropped = self.frames_dropped - self._dropped_at_record
-            self.recorder.meta["peak_rss_mb"] = round(peak_rss_mb(), 1)
-            try:
-                self.recorder.close(ended=self.stop_ended, reason=self.stop_reason)
-            except (OSError, LogError):
-                pass
-            self.recorder = None
+            self._close_recorder(self.stop_ended, self.stop_reason)

@@ -59,10 +59,6 @@ class InferenceWorker(QObject):
     def stop(self, reason: str = "window closed", ended: str = "normally") -> None:
         self.runner.stop(reason, ended)
 
-    @property
-    def source_spec(self) -> str | None:
-        return self.runner.source_spec
-
     # -- worker thread ---------------------------------------------------------------------------
     @Slot()
     def run(self) -> None:

@@ -13,13 +13,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 import ferdesk
 from ferdesk.catalog import MODELS_DIR
-from ferdesk.sources.demo import DEMO_IMAGE  # noqa: F401 (the fixtures' photo, from the package data)
+from ferdesk.sources.demo import DEMO_IMAGE, compose_two_face_clip  # noqa: F401 (DEMO_IMAGE: the fixtures' photo)
 
 ROOT = Path(__file__).resolve().parent.parent    # the checkout: tools/, experiments/ and the zoo (models/)
 INSTALLED = os.environ.get("FERDESK_TEST_INSTALLED") == "1"
@@ -31,24 +29,7 @@ if INSTALLED and ROOT / "ferdesk" in Path(ferdesk.__file__).resolve().parents:
                             "run pytest (not python -m pytest) with the wheel installed and no editable install")
 
 
-def compose_clip(path: Path, frames: int = 24, size=(640, 480), fps: float = 30.0) -> list[list[tuple[int, int, int, int]]]:
-    """A clip with two real faces (head crops of the demo portrait) drifting; returns per-frame tile boxes."""
-    photo = cv2.imread(str(DEMO_IMAGE))[10:230, 120:340]  # the head, face about half the tile
-    w, h = size
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-    truth = []
-    for i in range(frames):
-        frame = np.full((h, w, 3), 90, np.uint8)
-        boxes = []
-        for k, (x0, y0, s) in enumerate([(40, 80, 240), (360, 160, 200)]):
-            x = x0 + (i % 8) * 2 * (1 if k else -1) + 16
-            tile = cv2.resize(photo, (s, s), interpolation=cv2.INTER_AREA)
-            frame[y0:y0 + s, x:x + s] = tile
-            boxes.append((x, y0, s, s))
-        writer.write(frame)
-        truth.append(boxes)
-    writer.release()
-    return truth
+compose_clip = compose_two_face_clip  # a clip with two real faces; returns per-frame tile boxes
 
 
 @pytest.fixture(scope="session")

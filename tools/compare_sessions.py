@@ -19,24 +19,6 @@ import sys
 from pathlib import Path
 
 
-def make_clip(path: Path, frames: int = 24, size=(640, 480), fps: float = 30.0) -> None:
-    import cv2
-    import numpy as np
-
-    from ferdesk.sources.demo import DEMO_IMAGE
-
-    photo = cv2.imread(str(DEMO_IMAGE))[10:230, 120:340]
-    w, h = size
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-    for i in range(frames):
-        frame = np.full((h, w, 3), 90, np.uint8)
-        for k, (x0, y0, s) in enumerate([(40, 80, 240), (360, 160, 200)]):
-            x = x0 + (i % 8) * 2 * (1 if k else -1) + 16
-            frame[y0:y0 + s, x:x + s] = cv2.resize(photo, (s, s), interpolation=cv2.INTER_AREA)
-        writer.write(frame)
-    writer.release()
-
-
 def read_rows(path: Path) -> tuple[list[str], dict]:
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
@@ -82,7 +64,9 @@ def main(argv=None) -> int:
     ap.add_argument("--make-clip", type=Path, metavar="OUT")
     a = ap.parse_args(argv)
     if a.make_clip:
-        make_clip(a.make_clip)
+        from ferdesk.sources.demo import compose_two_face_clip
+
+        compose_two_face_clip(a.make_clip)
         return 0
     if not a.reference or not a.other:
         ap.error("give two folders of sessions, or --make-clip")

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from ferdesk.training.catalogs import repo_catalog  # noqa: E402
-from ferdesk.latency_store import cpu_name  # noqa: E402
+from ferdesk.doctor import cpu_facts  # noqa: E402
 
 
 def timings_path(table: Path) -> Path:
@@ -36,10 +36,7 @@ def timings_path(table: Path) -> Path:
 
 def cpu_flags() -> list[str]:
     wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "asimddp", "fphp")
-    try:
-        flags = next(line for line in open("/proc/cpuinfo") if line.startswith(("flags", "Features"))).split(":")[1].split()
-    except (OSError, StopIteration):
-        return []
+    flags = cpu_facts()[1]
     return [f for f in wanted if f in flags]
 
 
@@ -93,7 +90,7 @@ def main(argv=None) -> int:
         out = subprocess.run([sys.executable, "-m", "ferdesk", "bench", "--json", "--threads", "1", "--runs", str(a.runs),
                               "--rounds", str(a.rounds), "--models", str(ROOT / "models")],
                              capture_output=True, text=True, check=True, cwd=ROOT)
-        timing = {"cpu": cpu_name(), "machine": platform.machine(), "flags": cpu_flags(), "rounds": a.rounds,
+        timing = {"cpu": cpu_facts()[0], "machine": platform.machine(), "flags": cpu_flags(), "rounds": a.rounds,
                   "runs": a.runs, "results": [r for r in json.loads(out.stdout) if "latency_ms_p50" in r]}
         timings_path(a.out).parent.mkdir(parents=True, exist_ok=True)
         timings_path(a.out).write_text(json.dumps(timing, indent=1) + "\n")

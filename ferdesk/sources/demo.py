@@ -33,6 +33,26 @@ def render_demo_frame(photo: np.ndarray, t: float, size=(640, 480)) -> np.ndarra
     return cv2.warpAffine(photo, m, (w, h), borderMode=cv2.BORDER_CONSTANT, borderValue=(40, 40, 40))
 
 
+def compose_two_face_clip(path: Path, frames: int = 24, size=(640, 480), fps: float = 30.0) -> list[list[tuple]]:
+    """Write a short clip of two faces cut from the demo portrait, drifting on grey; returns each frame's
+    face tiles (x, y, w, h). The tests and the emulated aarch64 comparison run on it."""
+    photo = cv2.imread(str(DEMO_IMAGE))[10:230, 120:340]  # the head, face about half the tile
+    w, h = size
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    truth = []
+    for i in range(frames):
+        frame = np.full((h, w, 3), 90, np.uint8)
+        boxes = []
+        for k, (x0, y0, s) in enumerate([(40, 80, 240), (360, 160, 200)]):
+            x = x0 + (i % 8) * 2 * (1 if k else -1) + 16
+            frame[y0:y0 + s, x:x + s] = cv2.resize(photo, (s, s), interpolation=cv2.INTER_AREA)
+            boxes.append((x, y0, s, s))
+        writer.write(frame)
+        truth.append(boxes)
+    writer.release()
+    return truth
+
+
 @sources.register("demo")
 class DemoSource(Source):
     live = True
