@@ -15,11 +15,11 @@ def pick_backend(spec: ModelSpec, wanted: str | None = None) -> str:
         ok, why = cls.availability()
         if not ok:
             raise ModelError(f"backend {wanted} is not available: {why}")
-        if not any(spec.file_for(f) for f in cls.formats):
+        if cls.file_for(spec) is None:
             raise ModelError(f"model {spec.name} has no {'/'.join(cls.formats)} file for backend {wanted} (has: {', '.join(spec.formats)})")
         return wanted
     for name, cls in engines:
-        if any(spec.file_for(f) for f in cls.formats) and cls.availability()[0]:
+        if cls.file_for(spec) is not None and cls.availability()[0]:
             return name
     raise ModelError(f"no available backend can run model {spec.name} (files: {', '.join(spec.formats) or 'none'})")
 
@@ -37,7 +37,7 @@ class Classifier:
         self.spec = spec
         self.backend = pick_backend(spec, backend)
         engine_cls = engines.get(self.backend)
-        self.file = next(spec.file_for(f) for f in engine_cls.formats if spec.file_for(f))
+        self.file = engine_cls.file_for(spec)
         check_file(self.file)
         self.input = spec.input_for(self.file)
         self.engine = engine_cls(self.file.path, threads=threads, precision=self.file.precision)

@@ -237,3 +237,21 @@ def test_the_rknn_backend_is_unavailable_here_with_its_reason_and_feeds_raw_pixe
     assert [c[1:4] for c in calls] == [((1, 48, 48, 1), np.uint8, "nhwc")] * 2     # one face a call, raw pixels
     assert [c[4] for c in calls] == [200, 17]
     assert probs.shape == (2, 7) and np.allclose(probs.sum(1), 1) and clf.labels[int(probs[0].argmax())] == clf.labels[3]
+
+
+def test_the_rknn_backend_picks_the_file_made_for_the_boards_chip(tmp_path):
+    from ferdesk.engines import engines
+    from ferdesk.engines.rknn_engine import board_chip
+
+    rknn = engines.get("rknn")
+    compatible = tmp_path / "compatible"
+    compatible.write_bytes(b"radxa,rock-5b\0rockchip,rk3588\0")
+    assert board_chip([tmp_path / "absent", compatible]) == "rk3588"
+    compatible.write_bytes(b"firefly,rk3568-roc-pc\0rockchip,rk3568\0")
+    assert board_chip([compatible]) == "rk3566"          # the RK3568 has the RK3566's NPU
+    compatible.write_bytes(b"raspberrypi,5-model-b\0brcm,bcm2712\0")
+    assert board_chip([compatible]) is None
+    spec = next(m for m in CATALOG.by_task("classifier") if m.file_for("rknn"))
+    assert rknn.file_for(spec, chip="rk3588").target == "rk3588"
+    assert rknn.file_for(spec, chip="rk3399pro") is None     # no file for that chip: the backend is not offered
+    assert engines.get("onnxruntime").file_for(spec).format == "onnx"

@@ -18,12 +18,12 @@ def model_backends(spec) -> dict:
     """Per backend: can this model run on it here, and if not, why."""
     out = {}
     for name, cls in engines:
-        has_file = any(spec.file_for(f) for f in cls.formats)
+        has_file = cls.file_for(spec) is not None
         if spec.task == "detector" and not has_file:
             continue  # detectors without engine files (cascade, dlib) do not use the backends
         ok, why = cls.availability()
         if not has_file:
-            ok, why = False, f"no {'/'.join(cls.formats)} file for this model"
+            ok, why = False, cls.missing_file_reason(spec)
         out[name] = {"available": ok, **({"reason": why} if not ok else {})}
     if spec.task == "detector" and spec.name in detectors:
         ok, why = detectors.get(spec.name).availability()

@@ -46,7 +46,7 @@ class _BlazeFaceBase(Detector):
         ok, why = engine_cls.availability()
         if not ok:
             raise ModelError(f"detector {spec.name} needs backend {backend}: {why}")
-        mf = next((spec.file_for(f) for f in engine_cls.formats if spec.file_for(f)), None)
+        mf = engine_cls.file_for(spec)
         if mf is None:
             raise ModelError(f"detector {spec.name} has no file for backend {backend} (has: {', '.join(spec.formats)})")
         check_file(mf)
@@ -75,7 +75,7 @@ class _BlazeFaceBase(Detector):
     @staticmethod
     def _default_backend(spec: ModelSpec) -> str:
         for name, cls in engines:
-            if any(spec.file_for(f) for f in cls.formats) and cls.availability()[0]:
+            if cls.file_for(spec) is not None and cls.availability()[0]:
                 return name
         raise ModelError(f"no available backend can run detector {spec.name} (files: {', '.join(spec.formats)})")
 

@@ -21,6 +21,16 @@ class Engine(ABC):
     def availability(cls) -> tuple[bool, str]:
         """(True, "") when usable here, else (False, why not)."""
 
+    @classmethod
+    def file_for(cls, spec):
+        """The file of catalog entry ``spec`` this backend runs here (None: none). The first file in one of
+        this backend's formats; a backend whose files are made for one chip picks by chip."""
+        return next((f for fmt in cls.formats for f in spec.files if f.format == fmt), None)
+
+    @classmethod
+    def missing_file_reason(cls, spec) -> str:
+        return f"no {'/'.join(cls.formats)} file for this model"
+
     def __init__(self, model_path: Path, threads: int = 2, precision: str = "fp32"):
         """``precision``: the catalog's word for the file (fp32, fp16, int8, int4), for engines that run
         some precisions differently."""

@@ -7,6 +7,7 @@ NHWC uint8, and scale them on the NPU. One face per call: the files have a fixed
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,26 @@ from ferdesk.errors import ModelError
 
 NOT_INSTALLED = ("rknn-toolkit-lite2 is not installed (Rockchip boards with an NPU only: pip install "
                  "rknn-toolkit-lite2, which needs the board's librknnrt.so)")
+
+
+DEVICE_TREE_COMPATIBLE = (Path("/proc/device-tree/compatible"), Path("/sys/firmware/devicetree/base/compatible"))
+#: chips whose NPU runs the files made for another target name
+SAME_NPU = {"rk3588s": "rk3588", "rk3568": "rk3566"}
+
+
+def board_chip(paths=DEVICE_TREE_COMPATIBLE) -> str | None:
+    """The Rockchip chip this board has, from the device tree's ``compatible`` list ("rockchip,rk3588"),
+    as a converter target name; None on any other machine."""
+    for path in paths:
+        try:
+            text = Path(path).read_bytes().decode("ascii", "replace")
+        except OSError:
+            continue
+        for entry in text.split("\0"):
+            m = re.fullmatch(r"rockchip,(rk\d{4}\w*)", entry.strip())
+            if m:
+                return SAME_NPU.get(m.group(1), m.group(1))
+    return None
 
 
 def _runtime_class():
@@ -34,6 +55,24 @@ class RknnEngine(Engine):
     @classmethod
     def availability(cls) -> tuple[bool, str]:
         return (True, "") if _runtime_class() else (False, NOT_INSTALLED)
+
+    @classmethod
+    def file_for(cls, spec, chip: str | None = None):
+        """The ``.rknn`` file made for this board's chip. Off a Rockchip board (where the runtime is not
+        available anyway) the first one, so that listings show the model has NPU files."""
+        files = [f for f in spec.files if f.format == "rknn"]
+        chip = chip or board_chip()
+        if chip is None:
+            return files[0] if files else None
+        return next((f for f in files if f.target == chip), None)
+
+    @classmethod
+    def missing_file_reason(cls, spec) -> str:
+        chip = board_chip()
+        targets = sorted({f.target for f in spec.files if f.format == "rknn" and f.target})
+        if chip and targets:
+            return f"no .rknn file for this board's {chip} (made for {', '.join(targets)}: tools/rknn_convert.sh --target {chip})"
+        return super().missing_file_reason(spec)
 
     def __init__(self, model_path: Path, threads: int = 1, precision: str = "int8"):
         super().__init__(model_path, threads, precision)
