@@ -85,3 +85,19 @@ def test_without_a_toolkit_the_worker_says_so_in_one_line():
     assert done.returncode != 0
     assert done.stderr.strip().splitlines()[-1].startswith("no RKNN toolkit in this Python")
     assert "Traceback" not in done.stderr
+
+
+def test_board_budgets_are_estimated_for_every_board(tmp_path):
+    pytest.importorskip("torch")      # the training extra builds MobileNetV2, the boards' common reference
+    out = tmp_path / "budgets.json"
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "board_budget.py"), "--runs", "3", "--json", str(out)],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    doc = json.loads(out.read_text())
+    assert 290e6 < doc["here"]["mobilenet_v2_macs"] < 310e6          # MobileNetV2 1.0 at 224: 300 MMAC
+    boards = {b["board"].split(" (")[0]: b for b in doc["boards"]}
+    assert {"Raspberry Pi 4", "Raspberry Pi 5", "RK3588", "RK3566", "RK3399Pro", "Jetson Orin Nano"} <= set(boards)
+    pi4, pi5 = boards["Raspberry Pi 4"], boards["Raspberry Pi 5"]
+    assert pi4["cpu_int8"]["balanced_ms"] > pi5["cpu_int8"]["balanced_ms"] > 0     # the A72 is the slower core
+    assert pi5["cpu_fps_1_faces"] > pi5["cpu_fps_4_faces"] > 0
+    assert boards["RK3588"]["npu_int8_lower_bound"]["balanced_ms"] < boards["RK3566"]["npu_int8_lower_bound"]["balanced_ms"]
