@@ -33,6 +33,9 @@ class Detection:
     box: tuple[float, float, float, float]
     score: float
     eyes: tuple[tuple[float, float], tuple[float, float]] | None = None
+    #: the 2x3 similarity from source pixels to the unit crop (0..1 both ways) that puts the face's landmarks
+    #: where FER2013 has them, row by row; None when the detector gives no landmarks or has no template
+    to_crop: tuple[float, float, float, float, float, float] | None = None
 
 
 @dataclass(frozen=True)

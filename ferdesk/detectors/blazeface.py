@@ -111,8 +111,9 @@ class _BlazeFaceBase(Detector):
         faces = []
         for k in keep:
             ccx, ccy = to_src(cx[k], cy[k])
-            eyes = (to_src(r[k, 4] + a[k, 0], r[k, 5] + a[k, 1]), to_src(r[k, 6] + a[k, 0], r[k, 7] + a[k, 1]))
-            faces.append(RawFace(ccx, ccy, bw[k] * self.size / s, bh[k] * self.size / s, float(scores[idx][k]), eyes))
+            points = tuple(to_src(r[k, 4 + 2 * j] + a[k, 0], r[k, 5 + 2 * j] + a[k, 1]) for j in range((r.shape[1] - 4) // 2))
+            faces.append(RawFace(ccx, ccy, bw[k] * self.size / s, bh[k] * self.size / s, float(scores[idx][k]), points[:2],
+                                 points))
         return faces
 
     def _second_look(self, image: np.ndarray, f: RawFace) -> RawFace | None:
@@ -122,9 +123,7 @@ class _BlazeFaceBase(Detector):
         near = [q for q in self._run(crop, self.second_look_score) if abs(q.cx - side / 2) < side / 4 and abs(q.cy - side / 2) < side / 4]
         if not near:
             return None
-        q = max(near, key=lambda q: q.score)
-        eyes = tuple((ex + x0, ey + y0) for ex, ey in q.eyes) if q.eyes else None
-        return RawFace(q.cx + x0, q.cy + y0, q.w, q.h, q.score, eyes)
+        return max(near, key=lambda q: q.score).shifted(x0, y0)
 
     def _tiled(self, image: np.ndarray) -> list[RawFace]:
         h, w = image.shape[:2]
@@ -137,8 +136,7 @@ class _BlazeFaceBase(Detector):
                     x1, y1, x2, y2 = q.cx - q.w / 2, q.cy - q.h / 2, q.cx + q.w / 2, q.cy + q.h / 2
                     if (x0 > 0 and x1 < 4) or (y0 > 0 and y1 < 4) or (x0 + tw < w and x2 > tw - 4) or (y0 + th < h and y2 > th - 4):
                         continue
-                    eyes = tuple((ex + x0, ey + y0) for ex, ey in q.eyes) if q.eyes else None
-                    out.append(RawFace(q.cx + x0, q.cy + y0, q.w, q.h, q.score, eyes))
+                    out.append(q.shifted(x0, y0))
         return out
 
     def reset(self) -> None:
