@@ -705,3 +705,36 @@ def test_widening_the_one_channel_first_convolution_to_four_channels_changes_no_
     make_int8(src, tmp_path / "int8.onnx", InputSpec.from_dict(INPUT_SPEC), images)
     p_wide, p = _run(tmp_path / "wide-int8.onnx", x)[0], _run(tmp_path / "int8.onnx", x)[0]
     assert np.abs(p_wide - p).max() < 0.05  # same network; only rounding differs between the two INT8 files
+
+
+def test_camera_effects_change_only_the_chosen_faces_and_stay_in_range():
+    from ferdesk.training.augment import augment, camera
+
+    x = torch.rand(64, 1, 48, 48)
+    assert torch.equal(camera(x, torch.Generator().manual_seed(0), p=0.0), x)
+    y = camera(x, torch.Generator().manual_seed(0), p=0.5)
+    changed = (y - x).abs().flatten(1).amax(1) > 0
+    assert 16 < int(changed.sum()) < 48 and y.min() >= 0 and y.max() <= 1
+    assert torch.equal(y, camera(x, torch.Generator().manual_seed(0), p=0.5))      # seeded: the same batch
+    # a flat grey face stays nearly flat: the effects blur, rescale and shift levels, they do not draw
+    flat = torch.full((8, 1, 48, 48), 0.5)
+    assert camera(flat, torch.Generator().manual_seed(1), p=1.0).std(dim=(1, 2, 3)).max() < 0.05
+    assert augment(x, torch.Generator().manual_seed(0), camera_p=0.5).shape == x.shape
+
+
+def test_extra_faces_join_every_epoch_and_the_command_says_so(tmp_path, capsys):
+    from ferdesk.training.train_classifier import main
+
+    data, out = tmp_path / "data", tmp_path / "run"
+    data.mkdir()
+    _write_split(data / "fer2013_training.npz", 64, 0)
+    _write_split(tmp_path / "photos.npz", 16, 2)
+    main(["--arch", "fernet-t", "--epochs", "1", "--batch", "32", "--threads", "1", "--data", str(data),
+          "--extra", str(tmp_path / "photos.npz"), "--extra-repeat", "2", "--camera-aug", "0.5", "--out", str(out)])
+    assert "photos.npz: 16 faces x 2" in capsys.readouterr().out
+    main(["--arch", "fernet-t", "--epochs", "1", "--batch", "32", "--threads", "1", "--data", str(data),
+          "--extra", str(tmp_path / "photos.npz"), "--extra-per-class", "1", "--out", str(tmp_path / "capped")])
+    labels = np.load(tmp_path / "photos.npz")["labels"]
+    assert f"photos.npz: {len(set(labels.tolist()))} faces x 1" in capsys.readouterr().out   # one face of each class present
+    command = (out / "summary.txt").read_text().split("command: ")[1]
+    assert f"--extra {tmp_path / 'photos.npz'} --extra-repeat 2 --camera-aug 0.5" in command

@@ -66,10 +66,44 @@ def random_erase_batched(x: torch.Tensor, gen: torch.Generator, p=0.4, max_frac=
     return torch.where(inside.unsqueeze(1), fill.view(n, 1, 1, 1).to(x.dtype), x)
 
 
-def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Geometric, photometric and erasing augmentation of a batch, drawn from ``gen``.
+def camera(x: torch.Tensor, gen: torch.Generator, p: float = 0.5) -> torch.Tensor:
+    """What a camera or a photograph does to a face that FER2013's crops rarely show, on a fraction ``p`` of
+    the batch: lost resolution (down to 35-90% of the size and back up), blur (sigma up to 1.2 px), a gamma of
+    0.6 to 1.6 (exposure) and sensor noise (up to 4% grey levels)."""
+    n, _, h, w = x.shape
+    dev = x.device
+    on = torch.rand(n, generator=gen, device=dev) < p
+    if not bool(on.any()):
+        return x
+    y = x[on]
+    m = len(y)
+    # resolution: each face through a smaller size and back (one size per batch keeps it one call)
+    f = float(torch.empty(1).uniform_(0.35, 0.9, generator=gen))
+    small = F.interpolate(y, size=(max(8, int(h * f)), max(8, int(w * f))), mode="area")
+    y = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+    # blur: a separable Gaussian of one sigma per batch
+    sigma = float(torch.empty(1).uniform_(0.0, 1.2, generator=gen))
+    if sigma > 0.3:
+        k = torch.arange(-2, 3, dtype=y.dtype, device=dev)
+        g = torch.exp(-k ** 2 / (2 * sigma ** 2))
+        g = g / g.sum()
+        y = F.conv2d(F.pad(y, (2, 2, 0, 0), mode="replicate"), g.view(1, 1, 1, 5))
+        y = F.conv2d(F.pad(y, (0, 0, 2, 2), mode="replicate"), g.view(1, 1, 5, 1))
+    gamma = torch.exp(torch.empty(m, 1, 1, 1, device=dev).uniform_(-0.5, 0.47, generator=gen))
+    y = y.clamp(1e-4, 1) ** gamma
+    y = y + torch.randn(y.shape, generator=gen, device=dev) * torch.rand(m, 1, 1, 1, generator=gen, device=dev) * 0.04
+    out = x.clone()
+    out[on] = y.clamp(0, 1).to(x.dtype)
+    return out
+
+
+def augment(x: torch.Tensor, gen: torch.Generator, camera_p: float = 0.0) -> torch.Tensor:
+    """Geometric, photometric and erasing augmentation of a batch, drawn from ``gen``; with ``camera_p``,
+    camera effects (``camera``) on that fraction of the faces first.
 
     On the CPU the erasing loops over faces (the stream every shipped model was trained with);
     on a GPU (``x`` and ``gen`` there) it is drawn for the batch at once."""
+    if camera_p > 0:
+        x = camera(x, gen, camera_p)
     x = photometric(random_affine(x, gen), gen)
     return random_erase(x, gen) if x.device.type == "cpu" else random_erase_batched(x, gen)

@@ -172,7 +172,7 @@ def fit(model, xtr, ytr, xva, yva, epochs: int, gen: torch.Generator, batch: int
         label_smoothing: float = 0.1, warmup: float = 0.15, checkpoint: Path | None = None,
         distillation: Distillation | None = None, amp: str = "off", mixup: float = 0.0,
         augment_on: str = "cpu", run_state: Path | None = None, run_flags: dict | None = None,
-        resume: bool = False) -> list[dict]:
+        resume: bool = False, camera_p: float = 0.0, freeze_bn: bool = False) -> list[dict]:
     """SGD + Nesterov with a one-cycle schedule on augmented batches; PublicTest accuracy after each
     epoch (reported, never used to pick a model). Trains where ``model`` lives (CPU or GPU); batches
     are augmented on the CPU from ``gen``, or with ``augment_on="device"`` where the model lives, from
@@ -201,6 +201,10 @@ def fit(model, xtr, ytr, xva, yva, epochs: int, gen: torch.Generator, batch: int
     t0 = time.time() - (history[-1]["elapsed_s"] if history else 0.0)
     for epoch in range(first_epoch, epochs):
         model.train()
+        if freeze_bn:   # fine-tuning: the batch norms keep the statistics the network was trained with
+            for m in model.modules():
+                if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                    m.eval()
         perm = torch.randperm(len(xtr), generator=gen)
         order = perm.to(source.device)
         total = torch.zeros((), device=device)
@@ -211,7 +215,7 @@ def fit(model, xtr, ytr, xva, yva, epochs: int, gen: torch.Generator, batch: int
                 views = torch.randint(bank.views, (len(idx),), generator=gen)
                 xb, yb = bank.faces(idx, views), labels[rows]
             else:
-                xb, yb = augment(source[rows], aug_gen), labels[rows]
+                xb, yb = augment(source[rows], aug_gen, camera_p), labels[rows]
             mix = None
             if mixup > 0:
                 lam = _beta(mixup, gen)
@@ -353,6 +357,19 @@ def main(argv=None) -> None:
                     help="train against 4-bit weights (ferdesk.training.weight_quant; usually a short fine-tune with "
                          "--init and a low --lr): model.pt then holds the 4-bit values, for compress --variants int4")
     ap.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA", help="mixup with weight ~ Beta(ALPHA, ALPHA); 0: off")
+    ap.add_argument("--extra", type=Path, action="append", default=[], metavar="FILE.npz",
+                    help="more training faces (an .npz like FER2013's, for instance ferdesk.training.photo_crops' real "
+                         "photographs), mixed into every epoch")
+    ap.add_argument("--extra-repeat", type=int, default=1, metavar="K", help="each --extra face K times an epoch")
+    ap.add_argument("--extra-per-class", type=int, default=0, metavar="N",
+                    help="at most N --extra faces of each class (a seeded choice), so that the extra set's own class "
+                         "shares (a photo collection's, not a camera's) do not become the model's prior; 0: all")
+    ap.add_argument("--camera-aug", type=float, default=0.0, metavar="P",
+                    help="camera effects (resolution, blur, gamma, noise: ferdesk.training.augment.camera) on a "
+                         "fraction P of each batch")
+    ap.add_argument("--freeze-bn", action="store_true",
+                    help="keep every batch norm's running statistics (and use them) while training: for fine-tuning "
+                         "on other data without shifting what the network learned from FER2013")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--augment-on", default="cpu", choices=["cpu", "device"],
                     help="augment batches on the CPU (default) or where the network trains (keeps a GPU busy)")
@@ -377,6 +394,15 @@ def main(argv=None) -> None:
     torch.set_num_threads(a.threads)
     gen = torch.Generator().manual_seed(a.seed)
     xtr, ytr = load_split(a.data / "fer2013_training.npz")
+    for extra in a.extra:
+        xe, ye = load_split(extra)
+        if a.extra_per_class:
+            pick = torch.Generator().manual_seed(a.seed)
+            keep = torch.cat([idx[torch.randperm(len(idx), generator=pick)[:a.extra_per_class]]
+                              for idx in (torch.nonzero(ye == c).flatten() for c in range(7))])
+            xe, ye = xe[keep.sort().values], ye[keep.sort().values]
+        print(f"--extra {extra}: {len(ye)} faces x {a.extra_repeat}", flush=True)
+        xtr, ytr = torch.cat([xtr] + [xe] * a.extra_repeat), torch.cat([ytr] + [ye] * a.extra_repeat)
     public_test = a.data / "fer2013_publictest.npz"
     xva, yva = load_split(public_test) if public_test.is_file() else (None, None)
     if xva is None:
@@ -412,7 +438,7 @@ def main(argv=None) -> None:
         history = fit(model, xtr, ytr, xva, yva, a.epochs, gen, batch=a.batch, lr=a.lr,
                       label_smoothing=a.label_smoothing, checkpoint=a.out / "last.pt", distillation=distillation,
                       amp=a.amp, mixup=a.mixup, augment_on=a.augment_on, run_state=run_state,
-                      run_flags=run_flags(a), resume=a.resume)
+                      run_flags=run_flags(a), resume=a.resume, camera_p=a.camera_aug, freeze_bn=a.freeze_bn)
     except ResumeError as e:
         raise SystemExit(str(e)) from None
     if a.four_bit_weights:
@@ -433,6 +459,9 @@ def main(argv=None) -> None:
         + (" --four-bit-weights" if a.four_bit_weights else "")
         + (f" --mixup {a.mixup}" if a.mixup else "")
         + (f" --augment-on {a.augment_on}" if a.augment_on != "cpu" else "")
+        + "".join(f" --extra {e}" for e in a.extra) + (f" --extra-repeat {a.extra_repeat}" if a.extra else "")
+        + (f" --extra-per-class {a.extra_per_class}" if a.extra_per_class else "")
+        + (f" --camera-aug {a.camera_aug}" if a.camera_aug else "") + (" --freeze-bn" if a.freeze_bn else "")
         + distillation_flags(a.teacher, a.kd_alpha, a.kd_temperature)
         + (f" --teacher-model {a.teacher_model} --kd-views {a.kd_views} --kd-alpha {a.kd_alpha} "
            f"--kd-temperature {a.kd_temperature}" if a.teacher_model else "")
@@ -447,6 +476,9 @@ def run_flags(a: argparse.Namespace) -> dict:
     keep = ("arch", "epochs", "batch", "lr", "label_smoothing", "seed", "amp", "kd_alpha", "kd_temperature",
             "kd_online", "init", "teacher_model", "kd_views", "four_bit_weights", "mixup", "augment_on")
     flags = {k: getattr(a, k) for k in keep}
+    if a.extra or a.camera_aug or a.freeze_bn:   # only where used, so that runs made before these flags still resume
+        flags.update(freeze_bn=a.freeze_bn, extra=[str(e) for e in a.extra], extra_repeat=a.extra_repeat, camera_aug=a.camera_aug,
+                     extra_per_class=a.extra_per_class)
     flags["teacher"] = [f"{arch}={weights}" for arch, weights in a.teacher]
     return flags
 
