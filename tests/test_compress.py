@@ -738,3 +738,17 @@ def test_extra_faces_join_every_epoch_and_the_command_says_so(tmp_path, capsys):
     assert f"photos.npz: {len(set(labels.tolist()))} faces x 1" in capsys.readouterr().out   # one face of each class present
     command = (out / "summary.txt").read_text().split("command: ")[1]
     assert f"--extra {tmp_path / 'photos.npz'} --extra-repeat 2 --camera-aug 0.5" in command
+
+
+def test_a_catalog_models_probabilities_soften_into_distillation_targets():
+    from ferdesk.catalog import Catalog
+    from ferdesk.classifier import Classifier
+    from ferdesk.training.train_classifier import catalog_teacher_targets
+
+    name = Catalog.load().default("classifier").name
+    faces = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (6, 1, 48, 48)).astype(np.float32) / 255)
+    soft = catalog_teacher_targets(name, faces, temperature=3.0, threads=1)
+    probs = Classifier(Catalog.load().get(name), threads=1).classify((faces[:, 0] * 255).round().to(torch.uint8).numpy())
+    assert soft.shape == (6, 7) and torch.allclose(soft.sum(1), torch.ones(6))
+    assert (soft.argmax(1).numpy() == probs.argmax(1)).all()
+    assert (soft.max(1).values.numpy() <= probs.max(1) + 1e-6).all()      # softened: no sharper than the model

@@ -139,6 +139,21 @@ def teacher_targets(teachers: list[tuple[str, Path]], x: torch.Tensor, temperatu
     return total / (2 * len(teachers))
 
 
+def catalog_teacher_targets(name: str, x: torch.Tensor, temperature: float, threads: int = 2,
+                            batch: int = 512) -> torch.Tensor:
+    """A catalog classifier's probabilities on ``x`` ((N, 1, 48, 48) in [0, 1]), softened to ``temperature``:
+    p ** (1/T), renormalised (exactly softmax(logits / T) for a single network; for an ensemble file, of the
+    members' mean)."""
+    from ferdesk.catalog import Catalog
+    from ferdesk.classifier import Classifier
+
+    clf = Classifier(Catalog.load(packs=[Path(__file__).resolve().parents[2] / "models"]).get(name), threads=threads)
+    faces = (x[:, 0] * 255).round().to(torch.uint8).numpy()
+    probs = np.concatenate([clf.classify(faces[i:i + batch]) for i in range(0, len(faces), batch)])
+    soft = np.clip(probs, 1e-8, 1) ** (1 / temperature)
+    return torch.from_numpy(soft / soft.sum(1, keepdims=True)).float()
+
+
 def initial_network(arch: str, weights: str, xtr: torch.Tensor, seed: int):
     """The network ``arch`` with trained ``weights`` to fine-tune (see ``--init``)."""
     if not split_member(weights)[0].is_file():
@@ -350,6 +365,9 @@ def main(argv=None) -> None:
     ap.add_argument("--teacher-model", metavar="NAME",
                     help="distil from this bundled model (a catalog entry, run with ONNX Runtime) on a bank of "
                          "augmented views of every Training face, each scored once before training")
+    ap.add_argument("--teacher-probs", metavar="NAME",
+                    help="distil from this catalog model's probabilities on every training face, computed once with "
+                         "ONNX Runtime (no checkpoint needed; an INT8 ensemble is quick), softened to --kd-temperature")
     ap.add_argument("--kd-views", type=int, default=6, help="augmented views per face in the bank (with --teacher-model)")
     ap.add_argument("--view-bank", type=Path, metavar="FILE.npz",
                     help="keep the bank in this file: reused when it holds the same model and views (400 MB for 6 views)")
@@ -429,6 +447,12 @@ def main(argv=None) -> None:
         print(f"view bank ready in {time.time() - t0:.0f}s; teacher agrees with the Training labels on {agree:.4f} "
               "of the views", flush=True)
         distillation = Distillation(None, a.kd_alpha, a.kd_temperature, bank=bank)
+    elif a.teacher_probs:
+        targets = catalog_teacher_targets(a.teacher_probs, xtr, a.kd_temperature, a.threads)
+        agree = (targets.argmax(1) == ytr).float().mean().item()
+        print(f"teacher targets from {a.teacher_probs} ready in {time.time() - t0:.0f}s; the teacher agrees with the "
+              f"Training labels on {agree:.4f}", flush=True)
+        distillation = Distillation(targets, a.kd_alpha, a.kd_temperature)
     elif a.teacher:
         targets = teacher_targets(a.teacher, xtr, a.kd_temperature)
         agree = (targets.argmax(1) == ytr).float().mean().item()
@@ -466,6 +490,8 @@ def main(argv=None) -> None:
         + (f" --teacher-model {a.teacher_model} --kd-views {a.kd_views} --kd-alpha {a.kd_alpha} "
            f"--kd-temperature {a.kd_temperature}" if a.teacher_model else "")
         + (" --kd-online" if a.kd_online else "")
+        + (f" --teacher-probs {a.teacher_probs} --kd-alpha {a.kd_alpha} --kd-temperature {a.kd_temperature}"
+           if a.teacher_probs else "")
         + f" --out {a.out}\n"
         + ("(resumed with --resume after an interruption: train time counts the epochs only)\n" if a.resume else "")
     )
@@ -477,7 +503,7 @@ def run_flags(a: argparse.Namespace) -> dict:
             "kd_online", "init", "teacher_model", "kd_views", "four_bit_weights", "mixup", "augment_on")
     flags = {k: getattr(a, k) for k in keep}
     if a.extra or a.camera_aug or a.freeze_bn:   # only where used, so that runs made before these flags still resume
-        flags.update(freeze_bn=a.freeze_bn, extra=[str(e) for e in a.extra], extra_repeat=a.extra_repeat, camera_aug=a.camera_aug,
+        flags.update(freeze_bn=a.freeze_bn, teacher_probs=a.teacher_probs, extra=[str(e) for e in a.extra], extra_repeat=a.extra_repeat, camera_aug=a.camera_aug,
                      extra_per_class=a.extra_per_class)
     flags["teacher"] = [f"{arch}={weights}" for arch, weights in a.teacher]
     return flags
