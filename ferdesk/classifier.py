@@ -42,6 +42,9 @@ class Classifier:
         self.input = spec.input_for(self.file)
         self.engine = engine_cls(self.file.path, threads=threads, precision=self.file.precision)
         self.labels = spec.labels
+        #: the crop this network was trained on: "box" (the detector's calibrated square, FER2013's framing)
+        #: or "landmarks" (the landmark alignment, for networks trained on such crops of real photographs)
+        self.crop_alignment = spec.get("crop_alignment", "box")
         self.outputs_probabilities = spec.get("output", "probabilities") == "probabilities"
         self.feature_size = int((spec.get("features") or {}).get("size", 0))
         if warmup:

@@ -18,11 +18,13 @@ def roll_degrees(det: Detection) -> float:
     return math.degrees(math.atan2(ly - ry, lx - rx))
 
 
-def crop_face(gray: np.ndarray, det: Detection, size: tuple[int, int], align: bool = True) -> np.ndarray:
-    """One warp from the frame to a (h, w) crop: the landmark alignment when ``align`` and the detection has
-    one, else ``det.box`` rotated upright (when ``align``) on the eyes."""
+def crop_face(gray: np.ndarray, det: Detection, size: tuple[int, int], align: bool = True,
+              landmarks: bool = False) -> np.ndarray:
+    """One warp from the frame to a (h, w) crop: the landmark alignment when ``align`` and ``landmarks`` (the
+    classifier was trained on such crops) and the detection has one, else ``det.box`` rotated upright (when
+    ``align``) on the eyes."""
     out_w, out_h = size
-    if align and det.to_crop is not None:
+    if align and landmarks and det.to_crop is not None:
         m = np.asarray(det.to_crop, np.float64).reshape(2, 3) * np.array([[out_w], [out_h]])
         # a face much larger than the crop: warp to an intermediate size, then average down (a warp alone
         # samples the face instead of averaging it, and aliases)
@@ -39,7 +41,8 @@ def crop_face(gray: np.ndarray, det: Detection, size: tuple[int, int], align: bo
                           borderMode=cv2.BORDER_REPLICATE)
 
 
-def crop_faces(gray: np.ndarray, dets: list[Detection], size: tuple[int, int], align: bool = True) -> np.ndarray:
+def crop_faces(gray: np.ndarray, dets: list[Detection], size: tuple[int, int], align: bool = True,
+               landmarks: bool = False) -> np.ndarray:
     if not dets:
         return np.zeros((0, size[1], size[0]), np.uint8)
-    return np.stack([crop_face(gray, d, size, align) for d in dets])
+    return np.stack([crop_face(gray, d, size, align, landmarks) for d in dets])

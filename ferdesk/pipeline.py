@@ -31,12 +31,14 @@ class Located:
 
 class Pipeline:
     def __init__(self, detector: Detector, classifier: Classifier, tracker: IouTracker | None = None, align: bool = True,
-                 temporal: TemporalHead | None = None):
+                 temporal: TemporalHead | None = None, crop_alignment: str | None = None):
+        """``crop_alignment``: "box" or "landmarks"; by default the classifier's own (what it was trained on)."""
         self.detector = detector
         self.classifier = classifier
         self.tracker = tracker or IouTracker()
         self.align = align
         self.temporal = temporal or NoTemporal()
+        self.crop_alignment = crop_alignment
 
     def reset(self) -> None:
         """A new source: no track, detector hint or temporal window carries over (face ids keep counting)."""
@@ -54,7 +56,8 @@ class Pipeline:
         ids = self.tracker.update([d.box for d in dets])
         t2 = time.perf_counter()
         gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
-        crops = crop_faces(gray, dets, self.classifier.size, self.align)
+        landmarks = (self.crop_alignment or self.classifier.crop_alignment) == "landmarks"
+        crops = crop_faces(gray, dets, self.classifier.size, self.align, landmarks)
         t3 = time.perf_counter()
         timings = {"detect": (t1 - t0) * 1e3, "track": (t2 - t1) * 1e3, "crop": (t3 - t2) * 1e3}
         return Located(frame, tuple(dets), tuple(ids), crops, timings)

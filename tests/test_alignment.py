@@ -39,7 +39,7 @@ def test_a_crop_puts_the_faces_landmarks_on_the_template():
         cv2.circle(image, (round(x), round(y)), 9, 255, -1)
     m = similarity_transform(points, template, np.array([1, 1, 1, 1, 0, 0.0]))
     det = Detection((0, 0, 10, 10), 0.9, None, tuple(m.ravel()))
-    crop = crop_face(image, det, (48, 48))
+    crop = crop_face(image, det, (48, 48), landmarks=True)
     for u, v in template[:4]:
         x, y = u * 48, v * 48          # OpenCV's pixel k is centred on coordinate k
         x0, y0 = round(x) - 3, round(y) - 3
@@ -49,7 +49,8 @@ def test_a_crop_puts_the_faces_landmarks_on_the_template():
         cx, cy = (window * xs).sum() / window.sum(), (window * ys).sum() / window.sum()
         assert abs(cx - x) < 0.5 and abs(cy - y) < 0.5, ((u, v), (cx, cy), (x, y))
     assert crop[2:8, 2:8].max() < 40          # and nothing is drawn where no landmark is
-    # without alignment the same detection falls back to its box
+    # for a classifier trained on box crops (or without alignment) the same detection is cut from its box
+    assert not np.array_equal(crop_face(image, det, (48, 48)), crop)
     assert crop_face(image, det, (48, 48), align=False).shape == (48, 48)
 
 

@@ -107,11 +107,11 @@ def main(argv=None) -> int:
 
     results = {}
     detector.template = None
-    results["box crop (catalog's scale and offset)"] = evaluate_photos(photos, detector, clf)
+    results["box crop (catalog's scale and offset)"] = evaluate_photos(photos, detector, clf, "box")
     detector.template = template
     for label, w in WEIGHTINGS.items():
         detector.template_weights = np.asarray(w, float)
-        results[f"landmarks: {label}"] = evaluate_photos(photos, detector, clf)
+        results[f"landmarks: {label}"] = evaluate_photos(photos, detector, clf, "landmarks")
     print(f"end to end on the realfaces tune part ({len(photos)} photographs; {clf.spec.name}, {a.detector}):")
     for label, r in results.items():
         print(f"  {label:<40} accuracy {r['accuracy']:.4f}  macro recall {r['macro_recall']:.4f}")

@@ -75,12 +75,13 @@ def report(truth: np.ndarray, preds: np.ndarray, labels: tuple[str, ...]) -> dic
                       for i in range(k)}}
 
 
-def evaluate_photos(photos, detector, clf: Classifier) -> dict:
-    """The path of ``ferdesk run`` on each photograph, the largest face taken as its answer."""
+def evaluate_photos(photos, detector, clf: Classifier, crop_alignment: str | None = None) -> dict:
+    """The path of ``ferdesk run`` on each photograph, the largest face taken as its answer (``crop_alignment``:
+    the classifier's own unless given)."""
     from ferdesk.pipeline import Pipeline
     from ferdesk.types import Frame
 
-    pipeline = Pipeline(detector, clf)
+    pipeline = Pipeline(detector, clf, crop_alignment=crop_alignment)
     truth, preds = [], []
     for i, photo in enumerate(photos):
         image = cv2.imread(str(photo.path), cv2.IMREAD_COLOR)
@@ -90,7 +91,7 @@ def evaluate_photos(photos, detector, clf: Classifier) -> dict:
         truth.append(clf.labels.index(photo.label))
         preds.append(clf.labels.index(max(faces, key=lambda f: f.box[2] * f.box[3]).label) if faces else -1)
     return {"model": clf.spec.name, "backend": clf.backend, "file": clf.file.path.name, "detector": detector.spec.name,
-            **report(np.array(truth), np.array(preds), clf.labels)}
+            "crop_alignment": pipeline.crop_alignment or clf.crop_alignment, **report(np.array(truth), np.array(preds), clf.labels)}
 
 
 def main(a) -> int:

@@ -41,7 +41,7 @@ def describe(spec) -> dict:
                    **({"target": f.target} if f.target else {})} for f in spec.files],
         "input": raw.get("input"), "metrics": raw.get("metrics", {}), "params": raw.get("params"),
         "license": raw.get("license"), "backends": model_backends(spec), "origin": spec.origin,
-        **{k: raw[k] for k in ("features", "window", "reads", "dense_params", "tier", "compressed_from") if k in raw},
+        **{k: raw[k] for k in ("features", "window", "reads", "dense_params", "tier", "compressed_from", "crop_alignment") if k in raw},
     }
 
 

@@ -3,8 +3,8 @@
 usage: python -m ferdesk.training.photo_crops --images ../shared/data/realfaces/images \
            --labels ../shared/data/realfaces/labels.csv --part tune --out build/realfaces-tune.npz
 
-Each photograph goes through the first stage of the live pipeline (``Pipeline.locate``: the detector, the
-landmark alignment and the crop of ``ferdesk run``); the largest face's crop is kept with the photograph's
+Each photograph goes through the first stage of the live pipeline (``Pipeline.locate``: the detector and the
+crop of ``ferdesk run``, with the landmark alignment unless ``--alignment box``); the largest face's crop is kept with the photograph's
 label. ``--part`` is the split by person of ``ferdesk eval --part`` (``tune``: 70% of the people, for training
 and tuning; ``report``: the rest, held back). Writes an .npz like FER2013's (``images`` (N, 48, 48) uint8,
 ``labels``, ``classes``) plus ``files`` and ``persons``, which ``train_classifier --extra`` mixes into training.
@@ -47,12 +47,15 @@ def main(argv=None) -> int:
     ap.add_argument("--labels", type=Path, required=True)
     ap.add_argument("--part", default="tune", choices=PARTS)
     ap.add_argument("--detector", default=DEFAULT_DETECTOR)
+    ap.add_argument("--alignment", default="landmarks", choices=("landmarks", "box"),
+                    help="how the faces are cut (default: the landmark alignment; the model trained on them must say "
+                         "so in its catalog entry, crop_alignment)")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args(argv)
     catalog = Catalog.load()
     clf = Classifier(catalog.default("classifier"), warmup=False)
     photos = read_photo_set(a.images, a.labels, tuple(clf.labels), a.part)
-    pipeline = Pipeline(load_detector(a.detector, catalog), clf)
+    pipeline = Pipeline(load_detector(a.detector, catalog), clf, crop_alignment=a.alignment)
     data, missed = photo_crops(photos, pipeline, tuple(clf.labels))
     a.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(a.out, **data)
