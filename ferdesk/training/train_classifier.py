@@ -147,7 +147,10 @@ def catalog_teacher_targets(name: str, x: torch.Tensor, temperature: float, thre
     from ferdesk.catalog import Catalog
     from ferdesk.classifier import Classifier
 
-    clf = Classifier(Catalog.load(packs=[Path(__file__).resolve().parents[2] / "models"]).get(name), threads=threads)
+    from ferdesk.training.catalogs import zoo_dir
+
+    zoo = zoo_dir()   # the bundled set, plus the research zoo where there is one (a checkout, $FERDESK_ZOO)
+    clf = Classifier(Catalog.load(packs=[zoo] if (zoo / "catalog.json").is_file() else []).get(name), threads=threads)
     faces = (x[:, 0] * 255).round().to(torch.uint8).numpy()
     probs = np.concatenate([clf.classify(faces[i:i + batch]) for i in range(0, len(faces), batch)])
     soft = np.clip(probs, 1e-8, 1) ** (1 / temperature)
