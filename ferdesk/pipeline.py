@@ -51,12 +51,12 @@ class Pipeline:
             self.tracker.end_tracks()
             self.detector.reset()
         t0 = time.perf_counter()
-        dets = self.detector.detect(frame.image)
+        landmarks = (self.crop_alignment or self.classifier.crop_alignment) == "landmarks"
+        dets = self.detector.detect(frame.image, landmarks)
         t1 = time.perf_counter()
         ids = self.tracker.update([d.box for d in dets])
         t2 = time.perf_counter()
         gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
-        landmarks = (self.crop_alignment or self.classifier.crop_alignment) == "landmarks"
         crops = crop_faces(gray, dets, self.classifier.size, self.align, landmarks)
         t3 = time.perf_counter()
         timings = {"detect": (t1 - t0) * 1e3, "track": (t2 - t1) * 1e3, "crop": (t3 - t2) * 1e3}

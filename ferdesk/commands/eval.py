@@ -123,5 +123,5 @@ def main(a) -> int:
     print("confusion matrix (rows: truth, columns: prediction):")
     print("  " + " ".join(f"{l[:5]:>6}" for l in r["labels"]))
     for label, row in zip(r["labels"], r["confusion_matrix"]):
-        print(f"  " + " ".join(f"{v:>6}" for v in row) + f"  {label}")
+        print("  " + " ".join(f"{v:>6}" for v in row) + f"  {label}")
     return 0

@@ -80,17 +80,19 @@ class Detector(ABC):
     def reset(self) -> None:
         """Forget what earlier frames showed (a new scene or source); detectors with memory override it."""
 
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        return [self.to_detection(f) for f in self.detect_raw(image)]
+    def detect(self, image: np.ndarray, landmarks: bool = True) -> list[Detection]:
+        """Faces as the classifier's crops; ``landmarks=False`` skips the landmark alignment (for a classifier
+        trained on box crops, which would not use it)."""
+        return [self.to_detection(f, landmarks) for f in self.detect_raw(image)]
 
-    def to_detection(self, f: RawFace) -> Detection:
-        """A raw face as the classifier's crop: the calibrated square, and the landmark alignment where the
-        detector has a template and the face its landmarks."""
+    def to_detection(self, f: RawFace, landmarks: bool = True) -> Detection:
+        """A raw face as the classifier's crop: the calibrated square, and with ``landmarks`` the landmark
+        alignment where the detector has a template and the face its landmarks."""
         size = (f.w + f.h) / 2
         side = size * self.crop_scale
         cx, cy = f.cx + self.crop_dx * size, f.cy + self.crop_dy * size
         to_crop = None
-        if self.template is not None and f.landmarks and len(f.landmarks) == len(self.template):
+        if landmarks and self.template is not None and f.landmarks and len(f.landmarks) == len(self.template):
             m = similarity_transform(np.asarray(f.landmarks, float), self.template, self.template_weights)
             to_crop = tuple(float(v) for v in m.ravel())
         return Detection((cx - side / 2, cy - side / 2, side, side), f.score, f.eyes, to_crop)
