@@ -4,7 +4,8 @@ For each clip (OUT.mp4 + OUT.json), in one run and back to back:
   * ``ferdesk run --source OUT.mp4 --log ... --json`` for each detector asked for, then the
     log is scored against the ground truth (IoU >= 0.3, as peer_fer.py does);
   * ``peer_fer.py OUT`` under ``--peer-python`` (a venv with fer + tensorflow-cpu), when given.
-Flicker: label changes per pasted face over the frames it is held (10 in make_clip.py). Also
+Flicker: label changes per pasted face over the frames it is held (10 in make_clip.py; the truth's ``hold``
+where it says, as ``ferdesk.benchmarks.photo_clips`` clips do). Also
 counts boxes beyond the one real face over 300 frames of the demo source (a public-domain
 portrait), a check on false faces in a real photo.
 
@@ -38,6 +39,7 @@ def score_log(log: Path, truth: dict) -> dict:
         for r in csv.DictReader(f):
             rows.setdefault(int(r["frame"]), []).append(r)
     names = truth["classes"]
+    hold = int(truth.get("hold", 10))   # frames each face is held (make_clip.py: 10)
     tp = correct = n = 0
     held: dict[tuple, list[str]] = {}  # one pasted face over the frames it is held -> labels given
     for index, gt in enumerate(truth["frames"]):
@@ -50,7 +52,7 @@ def score_log(log: Path, truth: dict) -> dict:
                 tp += 1
                 label = found[int(ious[gi].argmax())]["label"]
                 correct += label == names[g["label"]]
-                held.setdefault((g["index"], index // 10, gi), []).append(label)
+                held.setdefault((g["index"], index // hold, gi), []).append(label)
     changes = [sum(a != b for a, b in zip(labels, labels[1:])) for labels in held.values()]
     return {"recall": tp / n, "acc_detected": correct / max(tp, 1), "e2e_acc": correct / n, "faces": n,
             "flicker": sum(changes) / max(len(changes), 1)}

@@ -15,7 +15,13 @@ def load_detector(name: str, catalog: Catalog, backend: str | None = None, threa
     ok, why = cls.availability()
     if not ok:
         raise ModelError(f"detector {name} is not available: {why}")
-    return cls(catalog.get(name), backend=backend, threads=threads)
+    spec = catalog.get(name)
+    check = spec.get("check")
+    if check:
+        from ferdesk.detectors.face_check import FaceCheck
+
+        return cls(spec, backend=backend, threads=threads, check=FaceCheck(catalog.get(check["model"]), threads=1))
+    return cls(spec, backend=backend, threads=threads)
 
 
 __all__ = ["Detector", "RawFace", "detectors", "load_detector", "DEFAULT_DETECTOR"]

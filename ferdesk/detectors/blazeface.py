@@ -11,6 +11,7 @@ import numpy as np
 
 from ferdesk.catalog import ModelSpec, check_file
 from ferdesk.detectors.base import Detector, RawFace, nms
+from ferdesk.detectors.face_check import FaceCheck
 from ferdesk.detectors.registry import detectors
 from ferdesk.engines import engines
 from ferdesk.errors import ModelError
@@ -39,8 +40,14 @@ def ssd_anchors(input_size: int, strides: list[int], anchors_per_stride: list[in
 
 
 class _BlazeFaceBase(Detector):
-    def __init__(self, spec: ModelSpec, backend: str | None = None, threads: int = 2, min_score: float | None = None):
+    def __init__(self, spec: ModelSpec, backend: str | None = None, threads: int = 2, min_score: float | None = None,
+                 check: FaceCheck | None = None):
         super().__init__(spec, backend, threads, min_score)
+        # Face check: a face not seen in the previous frame is shown only when the face-landmark network,
+        # looking at its box alone, scores it min_face_score or more (textures BlazeFace takes for faces)
+        self.check = check
+        self.min_face_score = float((spec.get("check") or {}).get("min_face_score", 0.5))
+        self.max_checks = int((spec.get("check") or {}).get("max_checks", 8))
         backend = backend or self._default_backend(spec)
         engine_cls = engines.get(backend)
         ok, why = engine_cls.availability()
@@ -71,7 +78,15 @@ class _BlazeFaceBase(Detector):
         # seen at about twice the scale; detections touching an inner tile edge are dropped
         # (the full face is in another tile or in the full-frame pass).
         self.tiles = tuple(spec.get("tiles", ()))
-
+        # Optional scan for small faces: square tiles whose sides are these fractions of the frame's shorter
+        # side, overlapping by a quarter, each run at the detector's input size (in a 640x480 frame a 0.2 tile is
+        # 96 px and shows a 24-px face at 32 px of 128). A new scene (the first frame after reset, so every still
+        # image) is scanned whole; after that ``scan_tiles_per_frame`` tiles a frame in turn, and each small face
+        # already found is followed in a window around it.
+        self.scan_sides = tuple(float(v) for v in spec.get("scan_tiles", ()))
+        self.scan_per_frame = int(spec.get("scan_tiles_per_frame", 2))
+        self.follow_below = float(spec.get("follow_below", 96))
+        self._scan_next = 0
     @staticmethod
     def _default_backend(spec: ModelSpec) -> str:
         for name, cls in engines:
@@ -139,20 +154,73 @@ class _BlazeFaceBase(Detector):
                     out.append(q.shifted(x0, y0))
         return out
 
+    def _scan_windows(self, h: int, w: int) -> list[tuple[int, int, int]]:
+        out = []
+        for fraction in self.scan_sides:
+            side = int(round(fraction * min(h, w)))
+            if side < 16 or side >= max(h, w):
+                continue
+            step = max(1, int(side * 0.75))
+            xs = sorted({*range(0, max(1, w - side), step), max(0, w - side)})
+            ys = sorted({*range(0, max(1, h - side), step), max(0, h - side)})
+            out += [(x0, y0, side) for y0 in ys for x0 in xs]
+        return out
+
+    def _scan(self, image: np.ndarray) -> list[RawFace]:
+        """Small faces: every scan tile on a new scene, else the next ``scan_per_frame`` tiles in turn."""
+        h, w = image.shape[:2]
+        tiles = self._scan_windows(h, w)
+        if not tiles:
+            return []
+        if self._frame_no == 1:
+            chosen = tiles
+        else:
+            chosen = [tiles[(self._scan_next + k) % len(tiles)] for k in range(min(self.scan_per_frame, len(tiles)))]
+            self._scan_next = (self._scan_next + len(chosen)) % len(tiles)
+        out = []
+        for x0, y0, side in chosen:
+            tile = image[y0:y0 + side, x0:x0 + side]
+            th, tw = tile.shape[:2]
+            for q in self._run(tile, self.min_score):
+                x1, y1, x2, y2 = q.cx - q.w / 2, q.cy - q.h / 2, q.cx + q.w / 2, q.cy + q.h / 2
+                # a face cut by an inner tile edge is whole in a neighbouring tile
+                if (x0 > 0 and x1 < 2) or (y0 > 0 and y1 < 2) or (x0 + tw < w and x2 > tw - 2) or (y0 + th < h and y2 > th - 2):
+                    continue
+                out.append(q.shifted(x0, y0))
+        return out
+
+    def _follow(self, image: np.ndarray) -> list[RawFace]:
+        """Each small face of the previous frame, looked for again in a window three times its size around it
+        (the full frame shows it too small to be found again)."""
+        out = []
+        for f in self._previous:
+            if max(f.w, f.h) >= self.follow_below:
+                continue
+            side = int(max(f.w, f.h) * self.second_look_zoom)
+            x0, y0 = int(f.cx - side / 2), int(f.cy - side / 2)
+            near = [q for q in self._run(window(image, x0, y0, side), self.min_score)
+                    if abs(q.cx - side / 2) < side / 3 and abs(q.cy - side / 2) < side / 3]
+            if near:
+                out.append(max(near, key=lambda q: q.score).shifted(x0, y0))
+        return out
+
     def reset(self) -> None:
         self._previous, self._rejected = [], []
+        self._frame_no, self._scan_next = 0, 0
 
     def detect_raw(self, image: np.ndarray) -> list[RawFace]:
+        self._frame_no += 1
         faces = self._run(image, min(self.candidate_score, self.min_score))
         if self.tiles:
             faces += self._tiled(image)
+        if self.scan_sides:
+            faces += self._scan(image) + self._follow(image)
         strong = [f for f in faces if f.score >= self.min_score]
         weak = sorted((f for f in faces if f.score < self.min_score), key=lambda f: -f.score)
         # A weak candidate where a face was accepted in the previous frame is the same face
         # (faces move little between frames): keep it without paying for a second look.
         # Likewise a weak candidate where one was rejected lately is not looked at again
         # until the rejection expires (static textures would otherwise cost a look per frame).
-        self._frame_no += 1
         self._rejected = [(box, n) for box, n in self._rejected if self._frame_no - n < self.reject_memory]
         boxes = [_xywh(f) for f in weak]
         held = iou_matrix(boxes, [_xywh(f) for f in self._previous])
@@ -173,8 +241,30 @@ class _BlazeFaceBase(Detector):
         if len(strong) > 1:  # second looks can re-find a face already kept; one box per face
             boxes = np.array([[f.cx - f.w / 2, f.cy - f.h / 2, f.cx + f.w / 2, f.cy + f.h / 2] for f in strong])
             strong = [strong[i] for i in nms(boxes, np.array([f.score for f in strong]), containment=0.6)]
+        if self.check is not None:
+            strong = self._checked(image, strong)
         self._previous = strong
         return strong
+
+    def _checked(self, image: np.ndarray, faces: list[RawFace]) -> list[RawFace]:
+        """The faces that were accepted in the previous frame, and the new ones the face check passes (at most
+        ``max_checks`` new ones a frame are checked; the rest wait for the next frame)."""
+        boxes = [_xywh(f) for f in faces]
+        held = iou_matrix(boxes, [_xywh(f) for f in self._previous])
+        known_bad = iou_matrix(boxes, [box for box, _ in self._rejected])
+        kept, checks = [], 0
+        for i, f in enumerate(faces):
+            if held.shape[1] and held[i].max() >= 0.5:
+                kept.append(f)
+            elif (known_bad.shape[1] and known_bad[i].max() >= 0.5) or checks >= self.max_checks:
+                continue
+            else:
+                checks += 1
+                if self.check.score(image, f) >= self.min_face_score:
+                    kept.append(f)
+                else:
+                    self._rejected.append((boxes[i], self._frame_no))
+        return kept
 
 
 def window(image: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:

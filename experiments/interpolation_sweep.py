@@ -1,0 +1,89 @@
+"""PublicTest and real-photo accuracy along the line between a network and its fine-tune (WiSE-FT).
+
+usage: python experiments/interpolation_sweep.py --start models/fernet-sm-kd2-pruned/fernet-sm-kd2-pruned.onnx \\
+           --end build/train/sm-trim-rf-e/model.pt --real build/realfaces-tune.npz [--tflite] 0 0.5 0.6 0.7 1
+
+For each A: the network ``(1 - A) * start + A * end`` (``ferdesk.training.interpolate``), exported to ONNX and
+quantised to INT8 exactly as ``ferdesk.training.compress`` does the zoo's (512 FER2013 Training faces, seed 0),
+and with ``--tflite`` the INT8 LiteRT file as well; prints PublicTest for FP32, INT8 ONNX (and INT8 LiteRT) and
+the INT8 ONNX file's accuracy on the ``--real`` crops (``python -m ferdesk.training.photo_crops``). Files go to a
+temporary folder; nothing is written to the catalogs. Results: experiments/real-photos.md.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ferdesk.catalog import InputSpec  # noqa: E402
+from ferdesk.training.compress import make_int8, make_int8_tflite  # noqa: E402
+from ferdesk.training.export import INPUT_SPEC, WithSoftmax, export_onnx  # noqa: E402
+from ferdesk.training.interpolate import interpolate  # noqa: E402
+from ferdesk.training.train_classifier import DEFAULT_DATA  # noqa: E402
+
+
+def onnx_accuracy(path: Path, x: np.ndarray, y: np.ndarray) -> float:
+    s = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    name = s.get_inputs()[0].name
+    p = np.concatenate([s.run(None, {name: x[i:i + 512, None].astype(np.float32) / 255})[0] for i in range(0, len(x), 512)])
+    return float((p.argmax(1) == y).mean())
+
+
+def tflite_accuracy(path: Path, x: np.ndarray, y: np.ndarray) -> float:
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(str(path))
+    it.allocate_tensors()
+    inp, outs = it.get_input_details()[0], it.get_output_details()
+    right = 0
+    for k in range(len(x)):
+        it.set_tensor(inp["index"], x[k:k + 1, None].astype(np.float32) / 255)
+        it.invoke()
+        p = next(it.get_tensor(o["index"]) for o in outs if it.get_tensor(o["index"]).shape[-1] == 7)
+        right += int(p.argmax() == y[k])
+    return right / len(x)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("alphas", nargs="+", type=float)
+    ap.add_argument("--arch", default="fernet-sm-trim")
+    ap.add_argument("--start", required=True)
+    ap.add_argument("--end", required=True)
+    ap.add_argument("--real", type=Path, required=True)
+    ap.add_argument("--tflite", action="store_true")
+    a = ap.parse_args(argv)
+    test = np.load(DEFAULT_DATA / "fer2013_publictest.npz")
+    real = np.load(a.real)
+    train = np.load(DEFAULT_DATA / "fer2013_training.npz")["images"]
+    calibration = train[np.random.default_rng(0).choice(len(train), 512, replace=False)]
+    spec = InputSpec.from_dict(INPUT_SPEC)
+    with tempfile.TemporaryDirectory() as tmp:
+        for alpha in a.alphas:
+            net = interpolate(a.arch, a.start, a.end, alpha)
+            fp32, int8 = Path(tmp) / f"a{alpha}.onnx", Path(tmp) / f"a{alpha}-int8.onnx"
+            export_onnx(WithSoftmax([net]), fp32)
+            make_int8(fp32, int8, spec, calibration)
+            line = (f"A {alpha:g}: PublicTest FP32 {onnx_accuracy(fp32, test['images'], test['labels']):.4f}, "
+                    f"INT8 ONNX {onnx_accuracy(int8, test['images'], test['labels']):.4f}")
+            if a.tflite:
+                weights = Path(tmp) / f"a{alpha}.pt"
+                torch.save(net.state_dict(), weights)
+                tfl = Path(tmp) / f"a{alpha}-int8.tflite"
+                make_int8_tflite(a.arch, [str(weights)], tfl, calibration)
+                line += f", INT8 LiteRT {tflite_accuracy(tfl, test['images'], test['labels']):.4f}"
+            line += f"; {a.real.stem} INT8 ONNX {onnx_accuracy(int8, real['images'], real['labels']):.4f}"
+            print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

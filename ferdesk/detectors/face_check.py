@@ -1,0 +1,58 @@
+"""A second opinion on a detector's box: MediaPipe's face-landmark network, read for its face-presence output.
+
+BlazeFace looks at the whole frame at 128x128 and sometimes scores a texture as a face (the demo's orange
+space suit, grass, a cat). The face-landmark network (``face_landmark.onnx``, from the mediapipe 0.10.21
+wheel, ``tools/convert_face_landmark.py``) looks at the box alone, at 192x192, rotated so the eyes are level,
+and gives besides its 468 landmarks a score that a face is there (MediaPipe's tracker drops a face when it
+falls). A box is kept when that score reaches the catalog's ``min_face_score`` (the detector entry's
+``check``); ``docs/catalog.md`` says how the threshold was chosen.
+"""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from ferdesk.catalog import ModelSpec, check_file
+from ferdesk.detectors.base import RawFace
+from ferdesk.engines import engines
+from ferdesk.errors import ModelError
+
+
+class FaceCheck:
+    """Scores how much a box on a frame looks like a face, in [0, 1]."""
+
+    def __init__(self, spec: ModelSpec, threads: int = 1, margin: float = 1.5):
+        engine_cls = engines.get("onnxruntime")
+        ok, why = engine_cls.availability()
+        if not ok:
+            raise ModelError(f"face check {spec.name} needs onnxruntime: {why}")
+        mf = engine_cls.file_for(spec)
+        if mf is None:
+            raise ModelError(f"face check {spec.name} has no ONNX file")
+        check_file(mf)
+        self.spec = spec
+        self.engine = engine_cls(mf.path, threads=threads)
+        self.input = spec.input_for(mf)
+        self.margin = float(spec.get("margin", margin))
+        self.output = int(spec.get("presence_output", 1))
+        self.engine.warmup()
+
+    def crop(self, image: np.ndarray, face: RawFace) -> np.ndarray:
+        """The face's square (``margin`` times its box), eyes levelled, at the network's size, in RGB."""
+        size = self.input.width
+        angle = 0.0
+        if face.eyes:
+            (rx, ry), (lx, ly) = face.eyes
+            angle = math.degrees(math.atan2(ly - ry, lx - rx))
+        side = max(face.w, face.h) * self.margin
+        m = cv2.getRotationMatrix2D((face.cx, face.cy), angle, size / max(side, 1.0))
+        m[:, 2] += (size / 2 - face.cx, size / 2 - face.cy)
+        crop = cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        return cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
+
+    def score(self, image: np.ndarray, face: RawFace) -> float:
+        outputs = self.engine.run(self.input.to_tensor(self.crop(image, face)[None]))
+        logit = float(np.asarray(outputs[self.output]).ravel()[0])
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
