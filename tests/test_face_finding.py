@@ -131,3 +131,22 @@ def test_the_scenes_benchmark_scores_composed_scenes_and_the_demo(portrait_set, 
 def test_the_scenes_benchmark_says_what_is_missing(tmp_path):
     with pytest.raises(SystemExit, match="not found"):
         scenes.main(["--images", str(tmp_path / "nope"), "--labels", str(tmp_path / "labels.csv")])
+
+
+def test_photo_clips_hold_each_photograph_in_place_and_write_the_truth(portrait_set, tmp_path):
+    from ferdesk.benchmarks import photo_clips
+
+    images, labels, backs = portrait_set
+    out = tmp_path / "clips" / "c"
+    assert photo_clips.main(["--images", str(images), "--labels", str(labels), "--part", "all", "--out", str(out),
+                             "--clips", "1", "--faces", "3", "--hold", "4", "--backgrounds", str(backs),
+                             "--same-person"]) == 0
+    truth = json.loads((tmp_path / "clips" / "c-0.json").read_text())
+    assert truth["hold"] == 4 and truth["same_person"] and len(truth["frames"]) == 12
+    assert all(len(f) == 1 and f[0]["label"] == 3 for f in truth["frames"])          # happy
+    assert len({f[0]["index"] for f in truth["frames"][:4]}) == 1                     # one photograph per hold
+    video = cv2.VideoCapture(str(tmp_path / "clips" / "c-0.mp4"))
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
+    ok, frame = video.read()
+    x, y, w, h = truth["frames"][0][0]["box"]
+    assert ok and frame.shape == (480, 640, 3) and 140 <= w <= 240 and 0 <= x < 640 - w and 0 <= y < 480 - h

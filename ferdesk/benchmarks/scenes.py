@@ -143,11 +143,13 @@ def _overlap(a, b) -> bool:
 def portraits_with_boxes(images: Path, labels: Path, part: str, limit: int, rng: np.random.Generator,
                          with_labels: bool = False):
     """(photo, face box) for up to ``limit`` portraits of the ``part``, the box from BlazeFace on the photo;
-    with ``with_labels``, (photo, face box, label)."""
+    with ``with_labels``, (photo, face box, label, person)."""
     photos = read_photo_set(images, labels, FER_CLASSES, part=part)
     order = rng.permutation(len(photos))
     truth = load_detector("blazeface", Catalog.load())
-    truth.scan_sides = ()   # the portraits' faces are large: the full-frame pass (and the face check) alone
+    # the portraits' faces are large: BlazeFace's full-frame pass alone gives the true box (no scan, no check, so
+    # that every version of the detector is scored on the same scenes)
+    truth.scan_sides, truth.check = (), None
     out = []
     for i in order:
         im = cv2.imread(str(photos[int(i)].path))
@@ -159,7 +161,7 @@ def portraits_with_boxes(images: Path, labels: Path, part: str, limit: int, rng:
         if len(found) == 1 and found[0].score >= 0.75 and found[0].w >= 60:
             f = found[0]
             box = (f.cx - f.w / 2, f.cy - f.h / 2, f.w, f.h)
-            out.append((im, box, photos[int(i)].label) if with_labels else (im, box))
+            out.append((im, box, photos[int(i)].label, photos[int(i)].person) if with_labels else (im, box))
         if len(out) >= limit:
             break
     return out

@@ -86,6 +86,9 @@ class _BlazeFaceBase(Detector):
         self.scan_sides = tuple(float(v) for v in spec.get("scan_tiles", ()))
         self.scan_per_frame = int(spec.get("scan_tiles_per_frame", 2))
         self.follow_below = float(spec.get("follow_below", 96))
+        self.scan_largest = float(spec.get("scan_largest", 0.25))   # of the frame's shorter side
+        # a scan candidate needs this score; below min_score only when a face check will judge it
+        self.scan_min_score = float(spec.get("scan_min_score", self.min_score)) if check is not None else self.min_score
         self._scan_next = 0
     @staticmethod
     def _default_backend(spec: ModelSpec) -> str:
@@ -118,7 +121,10 @@ class _BlazeFaceBase(Detector):
         r, a = reg[idx] / self.size, self.anchors[idx]
         cx, cy = r[:, 0] + a[:, 0], r[:, 1] + a[:, 1]
         bw, bh = r[:, 2], r[:, 3]
-        keep = nms(np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1), scores[idx], containment=0.6)
+        # a box holding most of another is the same face at another scale, unless a face check will judge them
+        # (a false box around a face, a cat's head around a person's, must not hide the face before it is checked)
+        containment = 1.01 if self.check is not None else 0.6
+        keep = nms(np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1), scores[idx], containment=containment)
 
         def to_src(u, v):
             return ((u * self.size - px) / s, (v * self.size - py) / s)
@@ -178,10 +184,15 @@ class _BlazeFaceBase(Detector):
             chosen = [tiles[(self._scan_next + k) % len(tiles)] for k in range(min(self.scan_per_frame, len(tiles)))]
             self._scan_next = (self._scan_next + len(chosen)) % len(tiles)
         out = []
+        # the scan is for small faces: a large one is the full-frame pass's (a tile shows it cut or crowded, and
+        # a box from there would displace the full frame's better one)
+        largest = self.scan_largest * min(h, w)
         for x0, y0, side in chosen:
             tile = image[y0:y0 + side, x0:x0 + side]
             th, tw = tile.shape[:2]
-            for q in self._run(tile, self.min_score):
+            for q in self._run(tile, self.scan_min_score):
+                if q.w > largest or q.w > 0.6 * side:
+                    continue
                 x1, y1, x2, y2 = q.cx - q.w / 2, q.cy - q.h / 2, q.cx + q.w / 2, q.cy + q.h / 2
                 # a face cut by an inner tile edge is whole in a neighbouring tile
                 if (x0 > 0 and x1 < 2) or (y0 > 0 and y1 < 2) or (x0 + tw < w and x2 > tw - 2) or (y0 + th < h and y2 > th - 2):
@@ -213,9 +224,9 @@ class _BlazeFaceBase(Detector):
         faces = self._run(image, min(self.candidate_score, self.min_score))
         if self.tiles:
             faces += self._tiled(image)
-        if self.scan_sides:
-            faces += self._scan(image) + self._follow(image)
-        strong = [f for f in faces if f.score >= self.min_score]
+        scanned = self._scan(image) + self._follow(image) if self.scan_sides else []
+        # the scan's candidates (scan_min_score and up) go straight to the face check with the strong ones
+        strong = [f for f in faces if f.score >= self.min_score] + scanned
         weak = sorted((f for f in faces if f.score < self.min_score), key=lambda f: -f.score)
         # A weak candidate where a face was accepted in the previous frame is the same face
         # (faces move little between frames): keep it without paying for a second look.
@@ -238,25 +249,25 @@ class _BlazeFaceBase(Detector):
                     strong.append(confirmed)
                 else:
                     self._rejected.append((boxes[i], self._frame_no))
-        if len(strong) > 1:  # second looks can re-find a face already kept; one box per face
-            boxes = np.array([[f.cx - f.w / 2, f.cy - f.h / 2, f.cx + f.w / 2, f.cy + f.h / 2] for f in strong])
-            strong = [strong[i] for i in nms(boxes, np.array([f.score for f in strong]), containment=0.6)]
         if self.check is not None:
-            strong = self._checked(image, strong)
-        self._previous = strong
+            strong = self._checked(image, _one_box_per_face(strong, containment=1.01))
+        self._previous = strong = _one_box_per_face(strong, containment=0.6)
         return strong
 
     def _checked(self, image: np.ndarray, faces: list[RawFace]) -> list[RawFace]:
-        """The faces that were accepted in the previous frame, and the new ones the face check passes (at most
-        ``max_checks`` new ones a frame are checked; the rest wait for the next frame)."""
+        """The faces that were accepted in the previous frame, and the new ones the face check passes. On a new
+        scene (a still image) every candidate is checked; in a video at most ``max_checks`` new ones a frame,
+        the largest first (the rest wait for a later frame)."""
+        faces = sorted(faces, key=lambda f: -f.w)
         boxes = [_xywh(f) for f in faces]
         held = iou_matrix(boxes, [_xywh(f) for f in self._previous])
         known_bad = iou_matrix(boxes, [box for box, _ in self._rejected])
+        budget = len(faces) if self._frame_no == 1 else self.max_checks
         kept, checks = [], 0
         for i, f in enumerate(faces):
             if held.shape[1] and held[i].max() >= 0.5:
                 kept.append(f)
-            elif (known_bad.shape[1] and known_bad[i].max() >= 0.5) or checks >= self.max_checks:
+            elif (known_bad.shape[1] and known_bad[i].max() >= 0.5) or checks >= budget:
                 continue
             else:
                 checks += 1
@@ -265,6 +276,14 @@ class _BlazeFaceBase(Detector):
                 else:
                     self._rejected.append((boxes[i], self._frame_no))
         return kept
+
+
+def _one_box_per_face(faces: list[RawFace], containment: float) -> list[RawFace]:
+    """Second looks, tiles and the scan can find a face already kept: the best-scored box of each."""
+    if len(faces) < 2:
+        return faces
+    boxes = np.array([[f.cx - f.w / 2, f.cy - f.h / 2, f.cx + f.w / 2, f.cy + f.h / 2] for f in faces])
+    return [faces[i] for i in nms(boxes, np.array([f.score for f in faces]), containment=containment)]
 
 
 def window(image: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:

@@ -307,6 +307,9 @@ def main(argv=None) -> None:
                          "correction to that average); its ONNX file then reads the frames' probabilities too")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--limit", type=int, default=0, help="use only this many training faces (quick runs)")
+    ap.add_argument("--extra", type=Path, help="more training faces (an .npz of 48x48 crops with labels, as "
+                    "ferdesk.training.photo_crops writes), appended to FER2013 Training")
+    ap.add_argument("--extra-repeat", type=int, default=1, help="how many times --extra is appended")
     ap.add_argument("--name", default="tt-lstm-fernet-s")
     ap.add_argument("--cache", type=Path, default=Path("build/temporal"), help="features are cached here between runs")
     ap.add_argument("--write", action="store_true", help="export the TT-LSTM and update the catalog")
@@ -325,17 +328,23 @@ def main(argv=None) -> None:
     data = {}
     for split, seed in (("training", a.seed), ("publictest", a.seed + 1_000_003)):
         k = a.train_disturbance if split == "training" else 1.0
+        extra = a.extra if split == "training" else None
         cache = a.cache / (f"{a.model}-{spec.primary.sha256[:10]}-{split}-w{a.window}-s{seed}-n{a.limit}"
-                           + (f"-d{k:g}" if k != 1.0 else "") + ".npz")
+                           + (f"-d{k:g}" if k != 1.0 else "")
+                           + (f"-x{file_digest(extra)[:10]}r{a.extra_repeat}" if extra else "") + ".npz")
         if cache.exists():
             d = np.load(cache)
             data[split] = d["features"], d["probs"], d["labels"]
         else:
             raw = np.load(a.data / f"fer2013_{split}.npz")
-            n = a.limit if (a.limit and split == "training") else len(raw["labels"])
+            images, labels = raw["images"], raw["labels"]
+            if extra:
+                more = np.load(extra)
+                images = np.concatenate([images] + [more["images"]] * a.extra_repeat)
+                labels = np.concatenate([labels] + [more["labels"]] * a.extra_repeat)
+            n = a.limit if (a.limit and split == "training") else len(labels)
             print(f"synthesising {n} {split} tracks of {a.window} frames and running {a.model}", flush=True)
-            data[split] = track_outputs(clf, raw["images"][:n], raw["labels"][:n], a.window, seed,
-                                        style=TrackStyle().scaled(k))
+            data[split] = track_outputs(clf, images[:n], labels[:n], a.window, seed, style=TrackStyle().scaled(k))
             np.savez(cache, features=data[split][0], probs=data[split][1], labels=data[split][2])
     ftr, ptr, ytr_tracks = data["training"]
     fte, pte, yte = data["publictest"]
@@ -391,7 +400,9 @@ def main(argv=None) -> None:
                  + (f" --train-disturbance {a.train_disturbance:g}" if a.train_disturbance != 1.0 else "")
                  + (" --match-frame-accuracy" if a.match_frame_accuracy else "")
                  + (" --mean-prior" if a.mean_prior else "")
-                 + (f" --limit {a.limit}" if a.limit else "") + (" --write" if a.write else ""))
+                 + (f" --limit {a.limit}" if a.limit else "")
+                 + (f" --extra {a.extra} --extra-repeat {a.extra_repeat}" if a.extra else "")
+                 + (f" --name {a.name}" if a.name else "") + (" --write" if a.write else ""))
     print("\n".join(lines), flush=True)
     if a.write:
         write_model(a, models["tt"], spec, results, tt_params + head_extra, dense_params + head_extra, "\n".join(lines),
@@ -462,6 +473,12 @@ def write_model(a, model: WindowHead, frame_spec, results: dict, params: int, de
                     "command": summary.splitlines()[-1].removeprefix("command: ")},
         "license": "MIT (weights trained by this repo); trained on FER2013, a research data set: for research and demonstration",
     }
+    if a.extra:
+        entry["description"] = entry["description"].replace(
+            "synthetic tracks of FER2013 Training faces", f"synthetic tracks of FER2013 Training faces and of {a.extra.name} "
+            f"({a.extra_repeat}x)")
+        entry["license"] = ("MIT (weights trained by this repo); trained on FER2013 and on crops of real photographs "
+                            "(realfaces: LFW, research use): for research and demonstration")
     doc = store.document()
     doc["models"] = catalog_with_head(doc["models"], entry, feats["space"])
     store.save(doc)
