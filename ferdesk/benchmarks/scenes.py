@@ -39,7 +39,7 @@ from ferdesk.catalog import Catalog
 from ferdesk.detectors import load_detector
 from ferdesk.errors import FerdeskError
 from ferdesk.photo_sets import read_photo_set
-from ferdesk.sources.demo import DEMO_IMAGE, render_demo_frame
+from ferdesk.sources.demo import DEMO_IMAGE, demo_matrix, render_demo_frame
 from ferdesk.tracking import iou_matrix
 
 SIZE = (640, 480)
@@ -223,7 +223,7 @@ def score_demo(det, frames: int, step_s: float = 0.2) -> dict:
     for i in range(frames):
         t = i * step_s
         image = render_demo_frame(photo, t)
-        m = _demo_matrix(photo, t)
+        m = demo_matrix(photo.shape, t, SIZE)
         pts = corners @ m[:, :2].T + m[:, 2]
         x0, y0 = pts.min(0)
         x1, y1 = pts.max(0)
@@ -238,19 +238,6 @@ def score_demo(det, frames: int, step_s: float = 0.2) -> dict:
     return {"frames": frames, "false_boxes": false_boxes, "false_boxes_per_100_frames": round(100 * false_boxes / frames, 2),
             "frames_with_a_false_box": frames_with_false, "face_missed_frames": missed,
             "ms_per_frame": round(1e3 * spent / frames, 2)}
-
-
-def _demo_matrix(photo: np.ndarray, t: float) -> np.ndarray:
-    """The affine map render_demo_frame applies to the photo at time ``t``."""
-    w, h = SIZE
-    zoom = 0.85 + 0.1 * math.sin(t * 0.7)
-    angle = 6 * math.sin(t * 0.45)
-    cx = w / 2 + 60 * math.sin(t * 0.3)
-    cy = h / 2 + 20 * math.sin(t * 0.5)
-    ph, pw = photo.shape[:2]
-    m = cv2.getRotationMatrix2D((pw / 2, ph / 2), angle, zoom * h / ph)
-    m[:, 2] += (cx - pw / 2, cy - ph / 2)
-    return m
 
 
 def main(argv=None) -> int:

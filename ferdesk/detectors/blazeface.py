@@ -9,11 +9,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ferdesk.catalog import ModelSpec, check_file
+from ferdesk.catalog import ModelSpec
 from ferdesk.detectors.base import Detector, RawFace, nms
 from ferdesk.detectors.face_check import FaceCheck
 from ferdesk.detectors.registry import detectors
-from ferdesk.engines import engines
+from ferdesk.engines import engines, open_engine
 from ferdesk.errors import ModelError
 from ferdesk.tracking import iou_matrix
 
@@ -49,16 +49,7 @@ class _BlazeFaceBase(Detector):
         self.min_face_score = float((spec.get("check") or {}).get("min_face_score", 0.5))
         self.max_checks = int((spec.get("check") or {}).get("max_checks", 8))
         backend = backend or self._default_backend(spec)
-        engine_cls = engines.get(backend)
-        ok, why = engine_cls.availability()
-        if not ok:
-            raise ModelError(f"detector {spec.name} needs backend {backend}: {why}")
-        mf = engine_cls.file_for(spec)
-        if mf is None:
-            raise ModelError(f"detector {spec.name} has no file for backend {backend} (has: {', '.join(spec.formats)})")
-        check_file(mf)
-        self.engine = engine_cls(mf.path, threads=threads)
-        self.engine.warmup()
+        self.engine, mf = open_engine(spec, backend, threads, f"detector {spec.name}")
         self.input = spec.input_for(mf)   # a file may take other input (an NPU file: raw NHWC uint8 pixels)
         a = spec.get("anchors")
         self.anchors = ssd_anchors(self.input.width, a["strides"], a["anchors_per_stride"])

@@ -14,30 +14,20 @@ import math
 import cv2
 import numpy as np
 
-from ferdesk.catalog import ModelSpec, check_file
+from ferdesk.catalog import ModelSpec
 from ferdesk.detectors.base import RawFace
-from ferdesk.engines import engines
-from ferdesk.errors import ModelError
+from ferdesk.engines import open_engine
 
 
 class FaceCheck:
     """Scores how much a box on a frame looks like a face, in [0, 1]."""
 
     def __init__(self, spec: ModelSpec, threads: int = 1, margin: float = 1.5):
-        engine_cls = engines.get("onnxruntime")
-        ok, why = engine_cls.availability()
-        if not ok:
-            raise ModelError(f"face check {spec.name} needs onnxruntime: {why}")
-        mf = engine_cls.file_for(spec)
-        if mf is None:
-            raise ModelError(f"face check {spec.name} has no ONNX file")
-        check_file(mf)
         self.spec = spec
-        self.engine = engine_cls(mf.path, threads=threads)
+        self.engine, mf = open_engine(spec, "onnxruntime", threads, f"face check {spec.name}")
         self.input = spec.input_for(mf)
         self.margin = float(spec.get("margin", margin))
         self.output = int(spec.get("presence_output", 1))
-        self.engine.warmup()
 
     def crop(self, image: np.ndarray, face: RawFace) -> np.ndarray:
         """The face's square (``margin`` times its box), eyes levelled, at the network's size, in RGB."""

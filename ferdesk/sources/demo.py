@@ -21,16 +21,22 @@ from ferdesk.types import Frame
 DEMO_IMAGE = Path(str(resources.files("ferdesk") / "resources" / "demo" / "astronaut.jpg"))  # package data
 
 
-def render_demo_frame(photo: np.ndarray, t: float, size=(640, 480)) -> np.ndarray:
+def demo_matrix(photo_shape: tuple, t: float, size=(640, 480)) -> np.ndarray:
+    """The 2x3 map from the photo to the demo frame at time ``t`` (pan, zoom, a little roll)."""
     w, h = size
     zoom = 0.85 + 0.1 * math.sin(t * 0.7)
     angle = 6 * math.sin(t * 0.45)
     cx = w / 2 + 60 * math.sin(t * 0.3)
     cy = h / 2 + 20 * math.sin(t * 0.5)
-    ph, pw = photo.shape[:2]
+    ph, pw = photo_shape[:2]
     m = cv2.getRotationMatrix2D((pw / 2, ph / 2), angle, zoom * h / ph)
     m[:, 2] += (cx - pw / 2, cy - ph / 2)
-    return cv2.warpAffine(photo, m, (w, h), borderMode=cv2.BORDER_CONSTANT, borderValue=(40, 40, 40))
+    return m
+
+
+def render_demo_frame(photo: np.ndarray, t: float, size=(640, 480)) -> np.ndarray:
+    return cv2.warpAffine(photo, demo_matrix(photo.shape, t, size), size, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=(40, 40, 40))
 
 
 def compose_two_face_clip(path: Path, frames: int = 24, size=(640, 480), fps: float = 30.0) -> list[list[tuple]]:
