@@ -49,7 +49,7 @@ class Pipeline:
     def locate(self, frame: Frame) -> Located:
         if frame.new_scene:
             self.tracker.end_tracks()
-            self.detector.reset()
+            self.detector.reset(new_scene=True)
         t0 = time.perf_counter()
         landmarks = (self.crop_alignment or self.classifier.crop_alignment) == "landmarks"
         dets = self.detector.detect(frame.image, landmarks)

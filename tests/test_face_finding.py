@@ -84,13 +84,31 @@ def test_the_scan_finds_a_small_face_the_full_frame_pass_misses_and_follows_it()
     det.reset()
     assert det.detect_raw(frame) == []                    # 36 px of 640 is 7 px of BlazeFace's 128
     det.scan_sides = scan
-    det.reset()
-    found = det.detect_raw(frame)                         # a new scene: every scan tile
+    det.reset(new_scene=True)
+    found = det.detect_raw(frame)                         # a still scene: every scan tile
     boxes = [(f.cx - f.w / 2, f.cy - f.h / 2, f.w, f.h) for f in found]
     assert len(found) == 1 and scenes.iou_matrix([truth], boxes)[0, 0] >= 0.4
     for _ in range(5):                                   # later frames: found again around where it was
         again = det.detect_raw(frame)
         assert len(again) == 1 and abs(again[0].cx - found[0].cx) < 3
+
+
+def test_a_video_scans_a_few_tiles_a_frame_and_keeps_a_small_face_once_found():
+    frame, truth = _small_face_frame(36)
+    det = load_detector("blazeface", Catalog.load())
+    tiles = det._scan_windows(*frame.shape[:2])
+    det.reset()                                           # a new source, not a still: no whole scan on frame 1
+    runs = []
+    run = det._run
+    det._run = lambda image, threshold: runs.append(image.shape) or run(image, threshold)
+    first = det.detect_raw(frame)
+    # the full frame, this frame's tiles and at most the second looks: not the whole scan of len(tiles) runs
+    assert len(runs) <= 1 + det.scan_per_frame + det.max_second_looks < len(tiles)
+    seen = [bool(first)]
+    for _ in range(len(tiles) // det.scan_per_frame + 1):
+        seen.append(bool(det.detect_raw(frame)))
+    k = seen.index(True)                                  # found when the scan reached its tile ...
+    assert all(seen[k:])                                  # ... and followed in every frame after
 
 
 @pytest.fixture()

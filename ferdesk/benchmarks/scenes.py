@@ -176,7 +176,7 @@ def score_scenes(det, scenes: list[Scene]) -> dict:
     false_boxes = 0
     spent = 0.0
     for s in scenes:
-        det.reset()
+        det.reset(new_scene=True)
         t0 = time.perf_counter()
         boxes = _boxes(det, s.image)
         spent += time.perf_counter() - t0

@@ -77,8 +77,9 @@ class Detector(ABC):
     def describe(self) -> dict:
         return {"detector": self.name, "model": self.spec.name}
 
-    def reset(self) -> None:
-        """Forget what earlier frames showed (a new scene or source); detectors with memory override it."""
+    def reset(self, new_scene: bool = False) -> None:
+        """Forget what earlier frames showed (a new source; with ``new_scene``, a still image unrelated to the frame
+        before, which a detector may search more thoroughly); detectors with memory override it."""
 
     def detect(self, image: np.ndarray, landmarks: bool = True) -> list[Detection]:
         """Faces as the classifier's crops; ``landmarks=False`` skips the landmark alignment (for a classifier

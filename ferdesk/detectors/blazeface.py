@@ -71,9 +71,10 @@ class _BlazeFaceBase(Detector):
         self.tiles = tuple(spec.get("tiles", ()))
         # Optional scan for small faces: square tiles whose sides are these fractions of the frame's shorter
         # side, overlapping by a quarter, each run at the detector's input size (in a 640x480 frame a 0.2 tile is
-        # 96 px and shows a 24-px face at 32 px of 128). A new scene (the first frame after reset, so every still
-        # image) is scanned whole; after that ``scan_tiles_per_frame`` tiles a frame in turn, and each small face
-        # already found is followed in a window around it.
+        # 96 px and shows a 24-px face at 32 px of 128). A still scene (reset(new_scene=True): an image of a
+        # folder, a photograph being evaluated) is scanned whole; a video ``scan_tiles_per_frame`` tiles a frame
+        # in turn from its first frame (no stall when it starts), and each small face found is followed in a
+        # window around it.
         self.scan_sides = tuple(float(v) for v in spec.get("scan_tiles", ()))
         self.scan_per_frame = int(spec.get("scan_tiles_per_frame", 2))
         self.follow_below = float(spec.get("follow_below", 96))
@@ -81,6 +82,7 @@ class _BlazeFaceBase(Detector):
         # a scan candidate needs this score; below min_score only when a face check will judge it
         self.scan_min_score = float(spec.get("scan_min_score", self.min_score)) if check is not None else self.min_score
         self._scan_next = 0
+        self._scan_whole = False   # the next frame is a still scene (reset(new_scene=True)): scan it whole
     @staticmethod
     def _default_backend(spec: ModelSpec) -> str:
         for name, cls in engines:
@@ -164,12 +166,12 @@ class _BlazeFaceBase(Detector):
         return out
 
     def _scan(self, image: np.ndarray) -> list[RawFace]:
-        """Small faces: every scan tile on a new scene, else the next ``scan_per_frame`` tiles in turn."""
+        """Small faces: every scan tile on a still scene, else the next ``scan_per_frame`` tiles in turn."""
         h, w = image.shape[:2]
         tiles = self._scan_windows(h, w)
         if not tiles:
             return []
-        if self._frame_no == 1:
+        if self._scan_whole:
             chosen = tiles
         else:
             chosen = [tiles[(self._scan_next + k) % len(tiles)] for k in range(min(self.scan_per_frame, len(tiles)))]
@@ -206,9 +208,10 @@ class _BlazeFaceBase(Detector):
                 out.append(max(near, key=lambda q: q.score).shifted(x0, y0))
         return out
 
-    def reset(self) -> None:
+    def reset(self, new_scene: bool = False) -> None:
         self._previous, self._rejected = [], []
         self._frame_no, self._scan_next = 0, 0
+        self._scan_whole = new_scene
 
     def detect_raw(self, image: np.ndarray) -> list[RawFace]:
         self._frame_no += 1
@@ -243,6 +246,7 @@ class _BlazeFaceBase(Detector):
         if self.check is not None:
             strong = self._checked(image, _one_box_per_face(strong, containment=1.01))
         self._previous = strong = _one_box_per_face(strong, containment=0.6)
+        self._scan_whole = False
         return strong
 
     def _checked(self, image: np.ndarray, faces: list[RawFace]) -> list[RawFace]:
@@ -253,7 +257,7 @@ class _BlazeFaceBase(Detector):
         boxes = [_xywh(f) for f in faces]
         held = iou_matrix(boxes, [_xywh(f) for f in self._previous])
         known_bad = iou_matrix(boxes, [box for box, _ in self._rejected])
-        budget = len(faces) if self._frame_no == 1 else self.max_checks
+        budget = len(faces) if self._scan_whole else self.max_checks
         kept, checks = [], 0
         for i, f in enumerate(faces):
             if held.shape[1] and held[i].max() >= 0.5:
