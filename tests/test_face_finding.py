@@ -168,3 +168,10 @@ def test_photo_clips_hold_each_photograph_in_place_and_write_the_truth(portrait_
     ok, frame = video.read()
     x, y, w, h = truth["frames"][0][0]["box"]
     assert ok and frame.shape == (480, 640, 3) and 140 <= w <= 240 and 0 <= x < 640 - w and 0 <= y < 480 - h
+
+
+def test_the_frame_only_variant_checks_faces_but_does_not_scan():
+    det = load_detector("blazeface-frame", Catalog.load())
+    assert det.check is not None and det._scan_windows(480, 640) == []
+    det.reset()
+    assert len(det.detect_raw(cv2.imread(str(DEMO_IMAGE)))) == 1
