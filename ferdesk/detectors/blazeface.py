@@ -82,6 +82,7 @@ class _BlazeFaceBase(Detector):
         # a scan candidate needs this score; below min_score only when a face check will judge it
         self.scan_min_score = float(spec.get("scan_min_score", self.min_score)) if check is not None else self.min_score
         self._scan_next = 0
+        self._scan_layout: tuple = (None, [])
         self._scan_whole = False   # the next frame is a still scene (reset(new_scene=True)): scan it whole
     @staticmethod
     def _default_backend(spec: ModelSpec) -> str:
@@ -130,14 +131,19 @@ class _BlazeFaceBase(Detector):
                                  points))
         return faces
 
-    def _second_look(self, image: np.ndarray, f: RawFace) -> RawFace | None:
+    def _look_around(self, image: np.ndarray, f: RawFace, threshold: float, reach: float) -> RawFace | None:
+        """The best face scoring ``threshold`` or more in a window ``second_look_zoom`` times ``f``'s size around it,
+        its centre within ``reach`` of the window's side from the window's centre; None when there is none."""
         side = int(max(f.w, f.h) * self.second_look_zoom)
         x0, y0 = int(f.cx - side / 2), int(f.cy - side / 2)
         crop = window(image, x0, y0, side)
-        near = [q for q in self._run(crop, self.second_look_score) if abs(q.cx - side / 2) < side / 4 and abs(q.cy - side / 2) < side / 4]
+        near = [q for q in self._run(crop, threshold) if abs(q.cx - side / 2) < side * reach and abs(q.cy - side / 2) < side * reach]
         if not near:
             return None
         return max(near, key=lambda q: q.score).shifted(x0, y0)
+
+    def _second_look(self, image: np.ndarray, f: RawFace) -> RawFace | None:
+        return self._look_around(image, f, self.second_look_score, 1 / 4)
 
     def _tiled(self, image: np.ndarray) -> list[RawFace]:
         h, w = image.shape[:2]
@@ -147,13 +153,17 @@ class _BlazeFaceBase(Detector):
         for y0 in np.linspace(0, h - th, rows).astype(int):
             for x0 in np.linspace(0, w - tw, cols).astype(int):
                 for q in self._run(image[y0:y0 + th, x0:x0 + tw], self.min_score):
-                    x1, y1, x2, y2 = q.cx - q.w / 2, q.cy - q.h / 2, q.cx + q.w / 2, q.cy + q.h / 2
-                    if (x0 > 0 and x1 < 4) or (y0 > 0 and y1 < 4) or (x0 + tw < w and x2 > tw - 4) or (y0 + th < h and y2 > th - 4):
-                        continue
-                    out.append(q.shifted(x0, y0))
+                    if not _cut_by_inner_edge(q, x0, y0, tw, th, w, h, margin=4):
+                        out.append(q.shifted(x0, y0))
         return out
 
     def _scan_windows(self, h: int, w: int) -> list[tuple[int, int, int]]:
+        """The scan's tiles (x0, y0, side) for a h x w frame, laid out once per frame size."""
+        if self._scan_layout[0] != (h, w, self.scan_sides):
+            self._scan_layout = ((h, w, self.scan_sides), self._lay_out_scan(h, w))
+        return self._scan_layout[1]
+
+    def _lay_out_scan(self, h: int, w: int) -> list[tuple[int, int, int]]:
         out = []
         for fraction in self.scan_sides:
             side = int(round(fraction * min(h, w)))
@@ -184,29 +194,15 @@ class _BlazeFaceBase(Detector):
             tile = image[y0:y0 + side, x0:x0 + side]
             th, tw = tile.shape[:2]
             for q in self._run(tile, self.scan_min_score):
-                if q.w > largest or q.w > 0.6 * side:
-                    continue
-                x1, y1, x2, y2 = q.cx - q.w / 2, q.cy - q.h / 2, q.cx + q.w / 2, q.cy + q.h / 2
-                # a face cut by an inner tile edge is whole in a neighbouring tile
-                if (x0 > 0 and x1 < 2) or (y0 > 0 and y1 < 2) or (x0 + tw < w and x2 > tw - 2) or (y0 + th < h and y2 > th - 2):
-                    continue
-                out.append(q.shifted(x0, y0))
+                if q.w <= largest and q.w <= 0.6 * side and not _cut_by_inner_edge(q, x0, y0, tw, th, w, h, margin=2):
+                    out.append(q.shifted(x0, y0))
         return out
 
     def _follow(self, image: np.ndarray) -> list[RawFace]:
         """Each small face of the previous frame, looked for again in a window three times its size around it
         (the full frame shows it too small to be found again)."""
-        out = []
-        for f in self._previous:
-            if max(f.w, f.h) >= self.follow_below:
-                continue
-            side = int(max(f.w, f.h) * self.second_look_zoom)
-            x0, y0 = int(f.cx - side / 2), int(f.cy - side / 2)
-            near = [q for q in self._run(window(image, x0, y0, side), self.min_score)
-                    if abs(q.cx - side / 2) < side / 3 and abs(q.cy - side / 2) < side / 3]
-            if near:
-                out.append(max(near, key=lambda q: q.score).shifted(x0, y0))
-        return out
+        found = (self._look_around(image, f, self.min_score, 1 / 3) for f in self._previous if max(f.w, f.h) < self.follow_below)
+        return [q for q in found if q is not None]
 
     def reset(self, new_scene: bool = False) -> None:
         self._previous, self._rejected = [], []
@@ -271,6 +267,14 @@ class _BlazeFaceBase(Detector):
                 else:
                     self._rejected.append((boxes[i], self._frame_no))
         return kept
+
+
+def _cut_by_inner_edge(q: RawFace, x0: int, y0: int, tw: int, th: int, w: int, h: int, margin: float) -> bool:
+    """Whether face ``q`` of the tile at (x0, y0), tw x th, of a w x h frame touches an edge of the tile inside the
+    frame: it is then cut, and whole in a neighbouring tile or the full-frame pass."""
+    x1, y1, x2, y2 = q.cx - q.w / 2, q.cy - q.h / 2, q.cx + q.w / 2, q.cy + q.h / 2
+    return ((x0 > 0 and x1 < margin) or (y0 > 0 and y1 < margin) or (x0 + tw < w and x2 > tw - margin)
+            or (y0 + th < h and y2 > th - margin))
 
 
 def _one_box_per_face(faces: list[RawFace], containment: float) -> list[RawFace]:
