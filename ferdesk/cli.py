@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", help="for the window: onnxruntime or litert")
     p.add_argument("--detector", help="for the window: face detector")
     p.add_argument("--temporal", help="for the window: off, ema, ema-restart (the average restarted on a new face) or on (the TT-LSTM temporal model)")
+    p.add_argument("--prior", help="for the window: the class prior: trained (default: the shares the model learned), uniform (every expression equally likely), or LABEL=SHARE,... (say neutral=0.3; the other classes share the rest)")
     p.add_argument("--record", nargs="?", const="", metavar="DIR", help="for the window: start recording at once (to DIR, or a new session folder)")
     add_models_argument(p)
     sub = p.add_subparsers(dest="command")
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             from ferdesk.ui.app import run_app
 
             return run_app(args.source, args.model, args.backend, args.detector, args.record, args.temporal,
-                           catalog=load_catalog(args))
+                           catalog=load_catalog(args), prior=args.prior)
         code = import_module(f"ferdesk.commands.{args.command}").main(args)
         sys.stdout.flush()  # inside the try: a reader that went away is seen here, not at exit
         return code

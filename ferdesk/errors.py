@@ -15,3 +15,7 @@ class ModelError(FerdeskError):
 
 class LogError(FerdeskError):
     pass
+
+
+class PriorError(FerdeskError):
+    pass

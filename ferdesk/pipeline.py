@@ -14,6 +14,7 @@ import numpy as np
 from ferdesk.classifier import Classifier
 from ferdesk.crop import crop_faces
 from ferdesk.detectors import Detector
+from ferdesk.prior import apply_prior
 from ferdesk.temporal import NoTemporal, TemporalHead
 from ferdesk.tracking import IouTracker
 from ferdesk.types import Detection, FaceResult, Frame, FrameResult
@@ -31,14 +32,17 @@ class Located:
 
 class Pipeline:
     def __init__(self, detector: Detector, classifier: Classifier, tracker: IouTracker | None = None, align: bool = True,
-                 temporal: TemporalHead | None = None, crop_alignment: str | None = None):
-        """``crop_alignment``: "box" or "landmarks"; by default the classifier's own (what it was trained on)."""
+                 temporal: TemporalHead | None = None, crop_alignment: str | None = None,
+                 prior_weights: np.ndarray | None = None):
+        """``crop_alignment``: "box" or "landmarks"; by default the classifier's own (what it was trained on).
+        ``prior_weights``: the class prior's factors (``ferdesk.prior``), applied to the final probabilities."""
         self.detector = detector
         self.classifier = classifier
         self.tracker = tracker or IouTracker()
         self.align = align
         self.temporal = temporal or NoTemporal()
         self.crop_alignment = crop_alignment
+        self.prior_weights = prior_weights
 
     def reset(self) -> None:
         """A new source: no track, detector hint or temporal window carries over (face ids keep counting)."""
@@ -68,7 +72,7 @@ class Pipeline:
         t0 = time.perf_counter()
         probs, features = self.classifier.classify_with_features(located.crops)
         t1 = time.perf_counter()
-        probs = self.temporal.update(located.face_ids, probs, features)
+        probs = apply_prior(self.temporal.update(located.face_ids, probs, features), self.prior_weights)
         t2 = time.perf_counter()
         labels = self.classifier.labels
         faces = tuple(

@@ -57,6 +57,7 @@ class StackInfo:
     temporal: str
     recording: str | None
     recording_since: float | None = None   # time.monotonic() when the recording started
+    prior: str = "trained"                 # the class prior (ferdesk.prior)
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,7 @@ class Runner:
     def __init__(self, source: str | None, *, model: str | None = None, backend: str | None = None,
                  detector: str | None = None, temporal: str | None = None, catalog=None, threads: int = 1,
                  align: bool = True, realtime: bool = False, strict: bool = False, retry_s: float = 1.0,
-                 record: Path | str | None = None):
+                 record: Path | str | None = None, prior: str | None = None):
         """``record``: start recording as soon as the source is open, into that folder ("" or a Path), or
         not at all (None)."""
         self.source_spec = source
@@ -241,7 +242,7 @@ class Runner:
         self.realtime = realtime
         self.strict = strict
         self.retry_s = retry_s
-        self._wanted = {"model": model, "backend": backend, "detector": detector, "temporal": temporal}
+        self._wanted = {"model": model, "backend": backend, "detector": detector, "temporal": temporal, "prior": prior}
         self._requests: queue.Queue = queue.Queue()
         if record is not None:
             self._requests.put(("record", Path(record) if record else None))
@@ -290,7 +291,7 @@ class Runner:
     def info(self) -> StackInfo:
         s = self.stack
         return StackInfo(s.model, s.backend, s.detector, s.temporal,
-                         str(self.recorder.folder) if self.recorder else None, self._recording_since)
+                         str(self.recorder.folder) if self.recorder else None, self._recording_since, s.prior)
 
     def _pipeline_now(self):
         return self._generation, self.stack.pipeline
@@ -385,7 +386,7 @@ class Runner:
     # -- stacks ----------------------------------------------------------------------------------
     def _build(self, wanted: dict) -> Stack:
         return build_stack(wanted["model"], wanted["backend"], wanted["detector"], threads=self.threads, align=self.align,
-                           catalog=self.catalog, temporal=wanted["temporal"])
+                           catalog=self.catalog, temporal=wanted["temporal"], prior=wanted["prior"])
 
     def _start_stack(self) -> Iterator:
         try:
@@ -401,13 +402,13 @@ class Runner:
         except FerdeskError as e:
             if self.strict:
                 raise
-            if not any(self._wanted[k] for k in ("model", "backend", "detector")):
+            if not any(self._wanted[k] for k in ("model", "backend", "detector", "prior")):
                 yield Notice(str(e))
                 return
             # a saved or given name that is gone (a zoo model without its pack, say) must not leave the
             # window without a picture: say so and run the defaults; the menus still switch from there
-            yield Notice(f"{e}; running the default model, backend and detector instead")
-            self._wanted = {"model": None, "backend": None, "detector": None, "temporal": "off"}
+            yield Notice(f"{e}; running the default model, backend, detector and prior instead")
+            self._wanted = {"model": None, "backend": None, "detector": None, "temporal": "off", "prior": None}
             try:
                 self.stack = self._build(self._wanted)
             except FerdeskError as e2:
@@ -431,7 +432,7 @@ class Runner:
         self._generation += 1
         if self.recorder:
             self.recorder.event("switch", self.last_frame, model=new.model, backend=new.backend,
-                                detector=new.detector, temporal=new.temporal)
+                                detector=new.detector, temporal=new.temporal, prior=new.prior)
         yield self.info()
 
     # -- sources ---------------------------------------------------------------------------------
@@ -481,7 +482,7 @@ class Runner:
         """What the session ran at its start (the one place session metadata comes from)."""
         s, src = self.stack, self._feed.source if self._feed else None
         return {"source": self.source_spec, "source_description": src.describe() if src else None,
-                "model": s.model, "backend": s.backend, "detector": s.detector, "temporal": s.temporal,
+                "model": s.model, "backend": s.backend, "detector": s.detector, "temporal": s.temporal, "prior": s.prior,
                 "classifier": s.pipeline.classifier.describe(), "detector_info": s.pipeline.detector.describe(),
                 "source_fps": src.fps if src else None}
 

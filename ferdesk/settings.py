@@ -25,6 +25,7 @@ class Settings:
     backend: str | None = None
     detector: str | None = None
     temporal: str | None = None
+    prior: str | None = None
     window_geometry: str | None = None   # base64 of QMainWindow.saveGeometry()
     window_state: str | None = None      # base64 of QMainWindow.saveState()
 

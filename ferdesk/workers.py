@@ -33,12 +33,12 @@ class InferenceWorker(QObject):
 
     def __init__(self, source: str | None = None, model: str | None = None, backend: str | None = None,
                  detector: str | None = None, threads: int = 1, temporal: str | None = None, catalog=None,
-                 record: Path | str | None = None):
+                 record: Path | str | None = None, prior: str | None = None):
         super().__init__()
         # One thread per model: the stages already run in parallel, and more threads make ONNX Runtime's
         # spinning workers burn the CPU the UI needs.
         self.runner = Runner(source, model=model, backend=backend, detector=detector, temporal=temporal,
-                             catalog=catalog, threads=threads, realtime=True, record=record)
+                             catalog=catalog, threads=threads, realtime=True, record=record, prior=prior)
 
     # -- requests from the UI thread (thread-safe) ----------------------------------------------
     def request_stack(self, **changes) -> None:

@@ -104,6 +104,30 @@ def test_switching_model_detector_and_backend_keeps_frames_coming(window, qtbot)
     assert window.stack_info.temporal == "on" and not window.errors
 
 
+def test_the_prior_menu_switches_the_prior_and_it_is_saved(qtbot, tmp_path):
+    from ferdesk.settings import Settings
+    from ferdesk.ui.main_window import MainWindow
+
+    w = MainWindow(source="demo", settings=Settings(prior="neutral=0.3"), settings_file=tmp_path / "s.json")
+    qtbot.addWidget(w)
+    try:
+        qtbot.waitUntil(lambda: w.stack_info is not None and w.frames_shown >= 1, timeout=20000)
+        assert w.stack_info.prior == "neutral=0.3"
+        ticked = [a for a in w.prior_group.actions() if a.isChecked()]
+        assert [a.data() for a in ticked] == ["neutral=0.3"] and "neutral=0.3" in ticked[0].text()
+        uniform = next(a for a in w.prior_group.actions() if a.data() == "uniform")
+        uniform.trigger()
+        qtbot.waitUntil(lambda: w.stack_info.prior == "uniform", timeout=20000)
+        assert [a.data() for a in w.prior_group.actions()] == ["trained", "uniform"]   # the given one is gone
+        assert uniform.isChecked() and "prior uniform" in w.status.text()
+        shown = w.frames_shown
+        qtbot.waitUntil(lambda: w.frames_shown > shown + 2, timeout=20000)
+        w.save_settings()
+        assert Settings.load(tmp_path / "s.json")[0].prior == "uniform" and not w.errors
+    finally:
+        w.shutdown()
+
+
 def test_saved_temporal_mode_comes_back(qtbot, clip, tmp_path):
     from ferdesk.settings import Settings
     from ferdesk.ui.main_window import MainWindow
@@ -325,6 +349,7 @@ def test_a_saved_model_that_is_not_installed_falls_back_to_the_defaults_with_a_n
     ({"backend": "nope"}, "backend 'nope'"),
     ({"detector": "nope"}, "detector 'nope'"),
     ({"temporal": "bogus"}, "temporal 'bogus'"),
+    ({"prior": "calm=0.5"}, "prior 'calm=0.5'"),
 ])
 def test_a_bad_setting_falls_back_with_a_notice_and_is_not_saved_again(qtbot, isolated_config, saved, named):
     isolated_config.mkdir(parents=True, exist_ok=True)

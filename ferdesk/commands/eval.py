@@ -16,6 +16,7 @@ from ferdesk.commands import positive_int
 from ferdesk.detectors import DEFAULT_DETECTOR, load_detector
 from ferdesk.errors import FerdeskError
 from ferdesk.photo_sets import PARTS, read_photo_set
+from ferdesk.prior import apply_prior, prior_weights
 
 
 def add_arguments(p) -> None:
@@ -29,6 +30,8 @@ def add_arguments(p) -> None:
     p.add_argument("--backend")
     p.add_argument("--batch", type=positive_int, default=256, help="faces per inference call (default 256)")
     p.add_argument("--threads", type=positive_int, default=2, help="CPU threads (default 2)")
+    p.add_argument("--prior", default="trained",
+                   help="the class prior: trained (default), uniform, or LABEL=SHARE,... (as ferdesk run --prior)")
     p.add_argument("--json", action="store_true")
 
 
@@ -44,7 +47,8 @@ def load_npz(path: Path):
         raise FerdeskError(f"cannot read {path} as an .npz with images, labels and classes: {e}") from None
 
 
-def evaluate(clf: Classifier, images: np.ndarray, labels: np.ndarray, classes: list[str], batch: int = 256) -> dict:
+def evaluate(clf: Classifier, images: np.ndarray, labels: np.ndarray, classes: list[str], batch: int = 256,
+             prior_weights: np.ndarray | None = None) -> dict:
     missing = [c for c in classes if c not in clf.labels]
     if missing:
         raise FerdeskError(f"model {clf.spec.name} has no class for {', '.join(missing)} (its labels: {', '.join(clf.labels)})")
@@ -53,7 +57,8 @@ def evaluate(clf: Classifier, images: np.ndarray, labels: np.ndarray, classes: l
     w, h = clf.size
     if images.shape[1:3] != (h, w):
         images = np.stack([cv2.resize(im, (w, h), interpolation=cv2.INTER_AREA) for im in images])
-    preds = np.concatenate([clf.classify(images[i:i + batch]).argmax(1) for i in range(0, len(images), batch)])
+    preds = np.concatenate([apply_prior(clf.classify(images[i:i + batch]), prior_weights).argmax(1)
+                            for i in range(0, len(images), batch)])
     return {"model": clf.spec.name, "backend": clf.backend, "file": clf.file.path.name, **report(truth, preds, clf.labels)}
 
 
@@ -75,13 +80,14 @@ def report(truth: np.ndarray, preds: np.ndarray, labels: tuple[str, ...]) -> dic
                       for i in range(k)}}
 
 
-def evaluate_photos(photos, detector, clf: Classifier, crop_alignment: str | None = None) -> dict:
+def evaluate_photos(photos, detector, clf: Classifier, crop_alignment: str | None = None,
+                    prior_weights: np.ndarray | None = None) -> dict:
     """The path of ``ferdesk run`` on each photograph, the largest face taken as its answer (``crop_alignment``:
     the classifier's own unless given)."""
     from ferdesk.pipeline import Pipeline
     from ferdesk.types import Frame
 
-    pipeline = Pipeline(detector, clf, crop_alignment=crop_alignment)
+    pipeline = Pipeline(detector, clf, crop_alignment=crop_alignment, prior_weights=prior_weights)
     truth, preds = [], []
     for i, photo in enumerate(photos):
         image = cv2.imread(str(photo.path), cv2.IMREAD_COLOR)
@@ -101,21 +107,25 @@ def main(a) -> int:
         raise FerdeskError("--images needs --labels (a CSV with the columns file and label)")
     catalog = load_catalog(a)
     model = a.model or catalog.default("classifier").name
-    clf = Classifier(catalog.get(model), backend=a.backend, threads=a.threads)
+    spec = catalog.get(model)
+    weights = prior_weights(a.prior, spec.labels, spec)
+    clf = Classifier(spec, backend=a.backend, threads=a.threads)
     if a.images is not None:
         photos = read_photo_set(a.images, a.labels, tuple(clf.labels), a.part)
         detector = load_detector(a.detector or DEFAULT_DETECTOR, catalog, threads=a.threads)
-        r = {"images": str(a.images), "labels_file": str(a.labels), "part": a.part, **evaluate_photos(photos, detector, clf)}
+        r = {"images": str(a.images), "labels_file": str(a.labels), "part": a.part, **evaluate_photos(photos, detector, clf, prior_weights=weights)}
         source = f"{a.images.name} ({a.part}, detector {r['detector']})"
     else:
         images, labels, classes = load_npz(a.data)
-        r = {"data": str(a.data), **evaluate(clf, images, labels, classes, a.batch)}
+        r = {"data": str(a.data), **evaluate(clf, images, labels, classes, a.batch, weights)}
         source = a.data.name
+    r["prior_setting"] = a.prior if weights is not None else "trained"
     if a.json:
         print(json.dumps(r, indent=2))
         return 0
     print(f"{r['model']} on {r['backend']} ({r['file']}), {source}: accuracy {r['accuracy']:.4f}, "
-          f"macro recall {r['macro_recall']:.4f} (n={r['n']}" + (f", no face found in {r['no_face']})" if a.images else ")"))
+          f"macro recall {r['macro_recall']:.4f} (n={r['n']}" + (f", no face found in {r['no_face']})" if a.images else ")")
+          + (f", prior {r['prior_setting']}" if weights is not None else ""))
     for label, rec in r["per_class_recall"].items():
         prior = r["prior"][label]
         share = f"  true share {prior['true']:.3f}, predicted {prior['predicted']:.3f}"

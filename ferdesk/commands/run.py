@@ -24,11 +24,12 @@ def add_arguments(p) -> None:
     p.add_argument("--threads", type=positive_int, default=1, help="CPU threads per model (default 1: the stages already run in parallel)")
     p.add_argument("--no-align", action="store_true", help="do not roll-align crops on the eyes")
     p.add_argument("--temporal", default="off", help="per-face smoothing over time: off (default), ema (moving average), ema-restart (the average, restarted where the temporal model would see a new face) or on (the TT-LSTM temporal model)")
+    p.add_argument("--prior", default="trained", help="the class prior: trained (default: the shares the model learned), uniform (every expression equally likely), or LABEL=SHARE,... (say neutral=0.3; the other classes share the rest)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
 def main(a) -> int:
-    runner = Runner(a.source, model=a.model, backend=a.backend, detector=a.detector, temporal=a.temporal,
+    runner = Runner(a.source, model=a.model, backend=a.backend, detector=a.detector, temporal=a.temporal, prior=a.prior,
                     catalog=load_catalog(a), threads=a.threads, align=not a.no_align, realtime=a.realtime, strict=True,
                     record=None if a.no_log else (a.log or ""))
     names = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
@@ -59,7 +60,7 @@ def main(a) -> int:
     stack, log = runner.stack, runner.last_session
     summary = {
         "source": runner.source_description or a.source, "model": stack.model, "backend": stack.backend,
-        "detector": stack.detector, "temporal": stack.temporal,
+        "detector": stack.detector, "temporal": stack.temporal, "prior": stack.prior,
         "frames_processed": frames, "frames_dropped": runner.frames_dropped, "faces": faces,
         "processing_s": round(processing_s, 3), "fps": round(frames / processing_s, 2) if processing_s > 0 else 0.0,
         "latency_ms": {k: {q: round(v, 2) for q, v in d.items()} for k, d in stats.percentiles().items()},
@@ -70,7 +71,8 @@ def main(a) -> int:
     else:
         print(f"{summary['source']}: {frames} frames ({summary['frames_dropped']} dropped), {faces} faces, "
               f"{summary['fps']} FPS over {processing_s:.2f} s; peak RSS {summary['peak_rss_mb']} MB")
-        print(f"model {stack.model} on {stack.backend}, detector {stack.detector}")
+        print(f"model {stack.model} on {stack.backend}, detector {stack.detector}"
+              + (f", prior {stack.prior}" if stack.prior != "trained" else ""))
         for stage, d in summary["latency_ms"].items():
             print(f"  {stage:<9} p50 {d['p50']:7.2f} ms   p95 {d['p95']:7.2f} ms")
         if log:

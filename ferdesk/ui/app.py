@@ -9,7 +9,8 @@ APP_ID = "io.github.ferdesk.ferdesk"
 
 
 def run_app(source: str | None = None, model: str | None = None, backend: str | None = None,
-            detector: str | None = None, record: str | None = None, temporal: str | None = None, catalog=None) -> int:
+            detector: str | None = None, record: str | None = None, temporal: str | None = None, catalog=None,
+            prior: str | None = None) -> int:
     """Open the window. Options not given come from the saved settings (source: ``default``)."""
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
@@ -25,7 +26,7 @@ def run_app(source: str | None = None, model: str | None = None, backend: str | 
     app.setDesktopFileName(APP_ID)  # the desktop entry's name: the shell matches the window to its icon
     app.setWindowIcon(QIcon(str(resources.files("ferdesk") / "resources" / "icons" / "ferdesk-256.png")))
     window = MainWindow(source=source, model=model, backend=backend, detector=detector, record=record, temporal=temporal,
-                        catalog=catalog)
+                        catalog=catalog, prior=prior)
     window.show()
     # Ctrl+C in the terminal and SIGTERM close the window as its close button does: the recording is ended
     # (marked interrupted) and the settings saved. Python handles signals only when it runs, so a timer

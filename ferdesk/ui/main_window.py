@@ -16,6 +16,7 @@ from ferdesk.engines import engines
 from ferdesk.sources import sources
 from ferdesk.sources.images import IMAGE_SUFFIXES
 from ferdesk.latency_store import LatencyStore
+from ferdesk.prior import TRAINED, UNIFORM, valid_prior
 from ferdesk.temporal import compatible_classifiers
 from ferdesk.doctor import machine_report, recommend
 from ferdesk.settings import Settings, settings_path
@@ -50,7 +51,8 @@ def tier_text(tier: str, spec, latencies: dict, backend: str | None, default: bo
 class MainWindow(QMainWindow):
     def __init__(self, source: str | None = None, model: str | None = None, backend: str | None = None,
                  detector: str | None = None, catalog: Catalog | None = None, record: str | None = None,
-                 settings: Settings | None = None, settings_file: Path | None = None, temporal: str | None = None):
+                 settings: Settings | None = None, settings_file: Path | None = None, temporal: str | None = None,
+                 prior: str | None = None):
         """Options left as None come from the saved settings; ``record``: None (off), "" (a new
         session folder) or a folder."""
         super().__init__()
@@ -76,6 +78,7 @@ class MainWindow(QMainWindow):
                                         self.first_start_advice.detector)
         model, backend, detector = model or saved["model"], backend or saved["backend"], detector or saved["detector"]
         temporal = temporal or saved["temporal"]
+        prior = prior or saved["prior"]
         self.latest: DisplayResult | None = None
         self.frames_shown = 0
         self.source_info: SourceInfo | None = None
@@ -118,7 +121,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status, 1)
 
         self.video.message = f"opening {source}..."
-        self.inference = InferenceWorker(source, model, backend, detector, temporal=temporal, catalog=self.catalog,
+        self.inference = InferenceWorker(source, model, backend, detector, temporal=temporal, prior=prior, catalog=self.catalog,
                                          record=None if record is None else (Path(record) if record else ""))
         self._inference_thread = self._thread_for(self.inference)
         self.inference.result.connect(self._on_result)
@@ -219,6 +222,16 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _=False, n=name: self.inference.request_stack(temporal=n))
             self.temporal_group.addAction(act)
             temporal.addAction(act)
+        self.prior_menu = bar.addMenu("&Prior")
+        self.prior_menu.setToolTipsVisible(True)
+        self.prior_group = QActionGroup(self)
+        for name, text in ((TRAINED, "as trained (the class shares the model learned)"),
+                           (UNIFORM, "uniform (every expression equally likely)")):
+            act = QAction(text, self, checkable=True, data=name)
+            act.setToolTip("which expressions the probabilities assume to be common; ferdesk run --prior sets others")
+            act.triggered.connect(lambda _=False, n=name: self.inference.request_stack(prior=n))
+            self.prior_group.addAction(act)
+            self.prior_menu.addAction(act)
 
     def _fill_model_menu(self) -> None:
         """The three tiers first, then the current model when it is none of them, then "All models..."."""
@@ -288,6 +301,18 @@ class MainWindow(QMainWindow):
             if act.data() in ("on", "ema-restart"):
                 act.setEnabled(bool(heads))
 
+    def _update_prior_menu(self, prior: str) -> None:
+        """A prior given on the command line (``--prior neutral=0.3``) gets its own item while it runs."""
+        for act in self.prior_group.actions():
+            if act.data() not in (TRAINED, UNIFORM) and act.data() != prior:
+                self.prior_group.removeAction(act)
+                self.prior_menu.removeAction(act)
+        if prior not in {act.data() for act in self.prior_group.actions()}:
+            act = QAction(f"given: {prior}", self, checkable=True, data=prior)
+            act.triggered.connect(lambda _=False, n=prior: self.inference.request_stack(prior=n))
+            self.prior_group.addAction(act)
+            self.prior_menu.addAction(act)
+
     def _update_backend_menu(self) -> None:
         spec = self.catalog.get(self.stack_info.model)
         for act in self.backend_group.actions():
@@ -337,7 +362,8 @@ class MainWindow(QMainWindow):
         from ferdesk.temporal import temporal_heads
 
         known = {"model": {m.name for m in self.catalog.by_task("classifier")}, "backend": set(engines.names()),
-                 "detector": set(detectors.names()), "temporal": set(temporal_heads.names())}
+                 "detector": set(detectors.names()), "temporal": set(temporal_heads.names()),
+                 "prior": {settings.prior} if valid_prior(settings.prior) else set()}
         kept, stale = {}, []
         for key, names in known.items():
             value = getattr(settings, key)
@@ -364,7 +390,7 @@ class MainWindow(QMainWindow):
         s.source = self._opened_spec or s.source   # a source that never opened is not saved
         if self.stack_info:
             s.model, s.backend, s.detector = self.stack_info.model, self.stack_info.backend, self.stack_info.detector
-            s.temporal = self.stack_info.temporal
+            s.temporal, s.prior = self.stack_info.temporal, self.stack_info.prior
         s.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
         s.window_state = bytes(self.saveState().toBase64()).decode()
         s.save(self.settings_file)
@@ -406,7 +432,9 @@ class MainWindow(QMainWindow):
             self.sessions.refresh()  # a recording just ended
         self.stack_info = info
         self._fill_model_menu()
-        for group, value in ((self.detector_group, info.detector), (self.temporal_group, info.temporal)):
+        self._update_prior_menu(info.prior)
+        for group, value in ((self.detector_group, info.detector), (self.temporal_group, info.temporal),
+                             (self.prior_group, info.prior)):
             for act in group.actions():
                 act.setChecked(act.data() == value)
         self._update_backend_menu()
@@ -462,7 +490,8 @@ class MainWindow(QMainWindow):
         if self.stack_info:
             s = self.stack_info
             parts.append(f"model {s.model} on {s.backend}, detector {s.detector}"
-                         + (f", temporal {s.temporal}" if s.temporal != "off" else ""))
+                         + (f", temporal {s.temporal}" if s.temporal != "off" else "")
+                         + (f", prior {s.prior}" if s.prior != TRAINED else ""))
             if s.recording:
                 parts.append(f"recording to {s.recording}")
         parts.append(f"{self.charts.current_fps():.1f} FPS")
