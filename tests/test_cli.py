@@ -278,10 +278,12 @@ def test_the_recommendation_follows_this_machines_bench_figures_and_the_cpu():
     tiers = cat.tiers()
     pi4 = MachineReport(board="Raspberry Pi 4 Model B Rev 1.4", machine="aarch64", cpu="Cortex-A72", int8_features=[],
                         other_features=["ARM NEON"], cores=4, memory_gb=4.0, os="Debian 12", glibc="glibc-2.36",
-                        python="3.11.2", backends={"onnxruntime": "", "litert": ""}, detectors={"blazeface": ""})
+                        python="3.11.2", backends={"onnxruntime": "", "litert": ""},
+                        detectors={"blazeface": "", "blazeface-frame": ""})
     assert recommend(pi4, cat).tier == "tiny"
+    assert recommend(pi4, cat).detector == "blazeface-frame"   # a CPU that slow cannot afford the small-face scan
     pi5 = MachineReport(**{**pi4.to_dict(), "cpu": "Cortex-A76", "int8_features": ["ARMv8.2 dot product (SDOT/UDOT)"]})
-    assert recommend(pi5, cat).tier == "balanced"
+    assert recommend(pi5, cat).tier == "balanced" and recommend(pi5, cat).detector == "blazeface"
     slow = {(tiers["balanced"].name, "onnxruntime"): {"latency_ms_p50": 20.0},
             (tiers["best"].name, "onnxruntime"): {"latency_ms_p50": 150.0}}
     assert recommend(pi5, cat, slow).tier == "tiny"             # measured beats guessed
