@@ -22,6 +22,8 @@ from ferdesk.types import FrameResult
 
 LEADING_COLUMNS = ["frame", "time_s", "wall_time", "face_id", "x", "y", "w", "h", "score", "label", "confidence"]
 TRAILING_COLUMNS = ["model", "backend"]
+#: the comparison classifier's answer (``ferdesk run --compare``), after every earlier column; empty without one
+COMPARE_COLUMNS = ["b_model", "b_backend", "b_label", "b_confidence"]
 MARKER_COLUMNS = ["frame", "time_s", "wall_time", "label", "text"]
 SESSION_VERSION = 1
 
@@ -49,7 +51,8 @@ def new_session_dir(root: Path | None = None) -> Path:
 
 
 def frames_columns(labels: tuple[str, ...] | list[str]) -> list[str]:
-    return LEADING_COLUMNS + [f"p_{label}" for label in labels] + TRAILING_COLUMNS
+    return (LEADING_COLUMNS + [f"p_{label}" for label in labels] + TRAILING_COLUMNS
+            + COMPARE_COLUMNS + [f"b_p_{label}" for label in labels])
 
 
 class SessionRecorder:
@@ -137,11 +140,14 @@ class SessionRecorder:
     def add(self, result: FrameResult, model: str, backend: str, dropped_total: int | None = None) -> None:
         self.mark_first_read()
         wall = iso_utc(result.wall_time)
+        blank = [""] * (len(COMPARE_COLUMNS) + len(self.labels))
         for f in result.faces:
             x, y, w, h = f.box
+            b = f.compare
             self._writer.writerow(
                 [result.frame_index, f"{result.time_s:.4f}", wall, f.face_id, f"{x:.1f}", f"{y:.1f}", f"{w:.1f}", f"{h:.1f}",
-                 f"{f.score:.4f}", f.label, f"{f.confidence:.4f}", *(f"{p:.4f}" for p in f.probs), model, backend]
+                 f"{f.score:.4f}", f.label, f"{f.confidence:.4f}", *(f"{p:.4f}" for p in f.probs), model, backend,
+                 *([b.model, b.backend, b.label, f"{b.confidence:.4f}", *(f"{p:.4f}" for p in b.probs)] if b else blank)]
             )
         self.frames_processed += 1
         self.faces_logged += len(result.faces)

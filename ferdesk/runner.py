@@ -58,6 +58,8 @@ class StackInfo:
     recording: str | None
     recording_since: float | None = None   # time.monotonic() when the recording started
     prior: str = "trained"                 # the class prior (ferdesk.prior)
+    compare: str | None = None             # the comparison classifier, if any
+    compare_backend: str | None = None
 
 
 @dataclass(frozen=True)
@@ -230,7 +232,8 @@ class Runner:
     def __init__(self, source: str | None, *, model: str | None = None, backend: str | None = None,
                  detector: str | None = None, temporal: str | None = None, catalog=None, threads: int = 1,
                  align: bool = True, realtime: bool = False, strict: bool = False, retry_s: float = 1.0,
-                 record: Path | str | None = None, prior: str | None = None):
+                 record: Path | str | None = None, prior: str | None = None, compare: str | None = None,
+                 compare_backend: str | None = None):
         """``record``: start recording as soon as the source is open, into that folder ("" or a Path), or
         not at all (None)."""
         self.source_spec = source
@@ -242,7 +245,8 @@ class Runner:
         self.realtime = realtime
         self.strict = strict
         self.retry_s = retry_s
-        self._wanted = {"model": model, "backend": backend, "detector": detector, "temporal": temporal, "prior": prior}
+        self._wanted = {"model": model, "backend": backend, "detector": detector, "temporal": temporal, "prior": prior,
+                        "compare": compare, "compare_backend": compare_backend}
         self._requests: queue.Queue = queue.Queue()
         if record is not None:
             self._requests.put(("record", Path(record) if record else None))
@@ -291,7 +295,8 @@ class Runner:
     def info(self) -> StackInfo:
         s = self.stack
         return StackInfo(s.model, s.backend, s.detector, s.temporal,
-                         str(self.recorder.folder) if self.recorder else None, self._recording_since, s.prior)
+                         str(self.recorder.folder) if self.recorder else None, self._recording_since, s.prior,
+                         s.compare, s.compare_backend)
 
     def _pipeline_now(self):
         return self._generation, self.stack.pipeline
@@ -386,7 +391,8 @@ class Runner:
     # -- stacks ----------------------------------------------------------------------------------
     def _build(self, wanted: dict) -> Stack:
         return build_stack(wanted["model"], wanted["backend"], wanted["detector"], threads=self.threads, align=self.align,
-                           catalog=self.catalog, temporal=wanted["temporal"], prior=wanted["prior"])
+                           catalog=self.catalog, temporal=wanted["temporal"], prior=wanted["prior"],
+                           compare=wanted["compare"], compare_backend=wanted["compare_backend"])
 
     def _start_stack(self) -> Iterator:
         try:
@@ -402,13 +408,14 @@ class Runner:
         except FerdeskError as e:
             if self.strict:
                 raise
-            if not any(self._wanted[k] for k in ("model", "backend", "detector", "prior")):
+            if not any(self._wanted[k] for k in ("model", "backend", "detector", "prior", "compare")):
                 yield Notice(str(e))
                 return
             # a saved or given name that is gone (a zoo model without its pack, say) must not leave the
             # window without a picture: say so and run the defaults; the menus still switch from there
-            yield Notice(f"{e}; running the default model, backend, detector and prior instead")
-            self._wanted = {"model": None, "backend": None, "detector": None, "temporal": "off", "prior": None}
+            yield Notice(f"{e}; running the default model, backend, detector and prior instead, without comparison")
+            self._wanted = {"model": None, "backend": None, "detector": None, "temporal": "off", "prior": None,
+                            "compare": None, "compare_backend": None}
             try:
                 self.stack = self._build(self._wanted)
             except FerdeskError as e2:
@@ -432,7 +439,8 @@ class Runner:
         self._generation += 1
         if self.recorder:
             self.recorder.event("switch", self.last_frame, model=new.model, backend=new.backend,
-                                detector=new.detector, temporal=new.temporal, prior=new.prior)
+                                detector=new.detector, temporal=new.temporal, prior=new.prior,
+                                compare=new.compare, compare_backend=new.compare_backend)
         yield self.info()
 
     # -- sources ---------------------------------------------------------------------------------
@@ -483,6 +491,7 @@ class Runner:
         s, src = self.stack, self._feed.source if self._feed else None
         return {"source": self.source_spec, "source_description": src.describe() if src else None,
                 "model": s.model, "backend": s.backend, "detector": s.detector, "temporal": s.temporal, "prior": s.prior,
+                "compare": {"model": s.compare, "backend": s.compare_backend} if s.compare else None,
                 "classifier": s.pipeline.classifier.describe(), "detector_info": s.pipeline.detector.describe(),
                 "source_fps": src.fps if src else None}
 

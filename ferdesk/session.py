@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from ferdesk.catalog import Catalog
 from ferdesk.classifier import Classifier
 from ferdesk.detectors import DEFAULT_DETECTOR, load_detector
+from ferdesk.errors import ModelError
 from ferdesk.pipeline import Pipeline
 from ferdesk.prior import TRAINED, prior_weights
 from ferdesk.temporal import make_temporal
@@ -33,16 +34,33 @@ class Stack:
     def temporal(self) -> str:
         return self.pipeline.temporal.name
 
+    @property
+    def compare(self) -> str | None:
+        """The comparison classifier's name, or None."""
+        return self.pipeline.compare.spec.name if self.pipeline.compare is not None else None
+
+    @property
+    def compare_backend(self) -> str | None:
+        return self.pipeline.compare.backend if self.pipeline.compare is not None else None
+
 
 def build_stack(model: str | None = None, backend: str | None = None, detector: str | None = None,
                 threads: int = 2, align: bool = True, catalog: Catalog | None = None, temporal: str | None = None,
-                prior: str | None = None) -> Stack:
-    """``prior``: the class prior (``ferdesk.prior``: trained, uniform or LABEL=SHARE,...); default trained."""
+                prior: str | None = None, compare: str | None = None, compare_backend: str | None = None) -> Stack:
+    """``prior``: the class prior (``ferdesk.prior``: trained, uniform or LABEL=SHARE,...); default trained.
+    ``compare``: a second classifier (any model, on ``compare_backend``) run on the same faces."""
     catalog = catalog or Catalog.load()
     spec = catalog.get(model) if model else catalog.default("classifier")
     weights = prior_weights(prior, spec.labels, spec)    # a bad prior fails before any model loads
+    other = catalog.get(compare) if compare else None
+    if other is not None and tuple(other.labels) != tuple(spec.labels):
+        raise ModelError(f"model {other.name} cannot be compared with {spec.name}: their classes differ "
+                         f"({', '.join(other.labels)} against {', '.join(spec.labels)})")
+    other_weights = prior_weights(prior, other.labels, other) if other is not None else None
     classifier = Classifier(spec, backend=backend, threads=threads)
+    second = Classifier(other, backend=compare_backend, threads=threads) if other is not None else None
     det = load_detector(detector or DEFAULT_DETECTOR, catalog, threads=threads)
     head = make_temporal(temporal, catalog, classifier)
-    return Stack(catalog, Pipeline(det, classifier, align=align, temporal=head, prior_weights=weights),
-                 prior if weights is not None else TRAINED)
+    pipeline = Pipeline(det, classifier, align=align, temporal=head, prior_weights=weights, compare=second,
+                        compare_prior_weights=other_weights)
+    return Stack(catalog, pipeline, prior if weights is not None else TRAINED)

@@ -39,6 +39,17 @@ class Detection:
 
 
 @dataclass(frozen=True)
+class SecondOpinion:
+    """What the comparison classifier (``ferdesk run --compare``) says of the same face."""
+
+    model: str
+    backend: str
+    probs: tuple[float, ...]
+    label: str
+    confidence: float
+
+
+@dataclass(frozen=True)
 class FaceResult:
     face_id: int
     box: tuple[float, float, float, float]
@@ -46,6 +57,7 @@ class FaceResult:
     probs: tuple[float, ...]
     label: str
     confidence: float
+    compare: SecondOpinion | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 from ferdesk.commands import load_catalog, positive_int, positive_number
+from ferdesk.comparison import Agreement
+from ferdesk.errors import FerdeskError
 from ferdesk.metrics import StageStats, peak_rss_mb
 from ferdesk.runner import Processed, Runner
 
@@ -25,11 +27,17 @@ def add_arguments(p) -> None:
     p.add_argument("--no-align", action="store_true", help="do not roll-align crops on the eyes")
     p.add_argument("--temporal", default="off", help="per-face smoothing over time: off (default), ema (moving average), ema-restart (the average, restarted where the temporal model would see a new face) or on (the TT-LSTM temporal model)")
     p.add_argument("--prior", default="trained", help="the class prior: trained (default: the shares the model learned), uniform (every expression equally likely), or LABEL=SHARE,... (say neutral=0.3; the other classes share the rest)")
+    p.add_argument("--compare", metavar="MODEL", help="run this classifier too on the same faces (A/B): frames.csv gets its "
+                   "answer in the b_ columns, the summary their agreement and each one's time per face")
+    p.add_argument("--compare-backend", metavar="B", help="the backend for --compare (default: the first available for it)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
 def main(a) -> int:
+    if a.compare_backend and not a.compare:
+        raise FerdeskError("--compare-backend needs --compare MODEL")
     runner = Runner(a.source, model=a.model, backend=a.backend, detector=a.detector, temporal=a.temporal, prior=a.prior,
+                    compare=a.compare, compare_backend=a.compare_backend,
                     catalog=load_catalog(a), threads=a.threads, align=not a.no_align, realtime=a.realtime, strict=True,
                     record=None if a.no_log else (a.log or ""))
     names = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
@@ -40,6 +48,7 @@ def main(a) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     stats = StageStats()
+    agreement = None
     frames = faces = 0
     t_first = t_last = time.perf_counter()
     for event in runner.events():
@@ -50,6 +59,9 @@ def main(a) -> int:
         t_last = time.perf_counter()
         result = event.result
         stats.add({**result.timings_ms, "total": sum(result.timings_ms.values())})
+        if a.compare:
+            agreement = agreement or Agreement(event.labels)
+            agreement.add(result, runner.stack.model, runner.stack.backend)
         frames += 1
         faces += len(result.faces)
         if a.max_frames is not None and frames >= a.max_frames:
@@ -66,6 +78,8 @@ def main(a) -> int:
         "latency_ms": {k: {q: round(v, 2) for q, v in d.items()} for k, d in stats.percentiles().items()},
         "peak_rss_mb": round(peak_rss_mb(), 1), "log": log,
     }
+    if a.compare:
+        summary["compare"] = (agreement or Agreement(())).summary()
     if a.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -75,6 +89,25 @@ def main(a) -> int:
               + (f", prior {stack.prior}" if stack.prior != "trained" else ""))
         for stage, d in summary["latency_ms"].items():
             print(f"  {stage:<9} p50 {d['p50']:7.2f} ms   p95 {d['p95']:7.2f} ms")
+        if a.compare:
+            print_comparison(summary["compare"])
         if log:
             print(f"log: {log}")
     return 0
+
+
+def print_comparison(c: dict) -> None:
+    a, b = c["a"], c["b"]
+    if not c["faces"]:
+        print(f"compare: no face was seen, so {b['model'] or 'the comparison model'} was never run")
+        return
+    print(f"compare A {a['model']} ({a['backend']}) with B {b['model']} ({b['backend']}) on {c['faces']} faces: "
+          f"agreement {c['agreement']:.3f}, mean |pA - pB| {c['mean_abs_prob_diff']:.4f}")
+    for side, s in (("A", a), ("B", b)):
+        if s["ms_per_face"]:
+            print(f"  {side} per face: p50 {s['ms_per_face']['p50']:.3f} ms, p95 {s['ms_per_face']['p95']:.3f} ms")
+    labels = c["labels"]
+    print("  confusion (rows: A's label, columns: B's):")
+    print("  " + " " * 10 + " ".join(f"{l[:6]:>7}" for l in labels))
+    for label, row in zip(labels, c["confusion"]):
+        print(f"  {label[:10]:<10}" + " ".join(f"{v:>7}" for v in row))
