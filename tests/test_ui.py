@@ -476,3 +476,28 @@ def test_the_first_start_uses_the_recommendation_and_says_so(qtbot, isolated_con
     qtbot.addWidget(again)
     assert again.first_start_advice is None
     again.shutdown()
+
+
+def test_compare_view_shows_both_answers_their_agreement_and_switches_off(window, qtbot):
+    qtbot.waitUntil(lambda: window.stack_info is not None and window.frames_shown >= 2, timeout=20000)
+    assert window.agreement.isHidden()
+    tiny = window.catalog.tiers()["tiny"].name
+    window._fill_model_menu()
+    item = next(a for a in window.compare_group.actions() if a.data() == tiny)
+    item.trigger()
+    qtbot.waitUntil(lambda: window.stack_info.compare == tiny, timeout=20000)
+    qtbot.waitUntil(lambda: window.latest is not None and window.latest.result.faces
+                    and window.latest.result.faces[0].compare is not None, timeout=20000)
+    assert not window.agreement.isHidden()
+    qtbot.waitUntil(lambda: window.agreement.totals.faces >= 5, timeout=20000)
+    window.agreement.refresh()
+    title = window.agreement.title_text()
+    assert "A/B agreement" in title and "faces" in title and "ms" in title
+    assert f"compared with {tiny}" in window.status.text()
+    window.video.grab()                                   # paints both labels without error
+    window._fill_model_menu()
+    assert [a.data() for a in window.compare_group.actions() if a.isChecked()] == [tiny]
+    off = next(a for a in window.compare_group.actions() if a.data() is None)
+    off.trigger()
+    qtbot.waitUntil(lambda: window.stack_info.compare is None, timeout=20000)
+    assert window.agreement.isHidden() and not window.errors

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QThread, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QInputDialog, QLabel, QMainWindow, QScrollArea, QSplitter, QToolBar,
+from PySide6.QtWidgets import (QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu, QScrollArea, QSplitter, QToolBar,
                                QVBoxLayout, QWidget)
 
 from ferdesk.catalog import Catalog
@@ -30,6 +30,7 @@ from ferdesk.ui.prob_panel import ProbabilityPanel
 from ferdesk.ui.sessions_panel import SessionsPanel
 from ferdesk.ui.video_view import VideoView
 from ferdesk.workers import DisplayResult, InferenceWorker, SourceInfo, StackInfo
+from ferdesk.ui.agreement_chart import AgreementChart
 
 
 TIER_TITLES = {"tiny": "Tiny", "balanced": "Balanced", "best": "Best"}
@@ -94,10 +95,13 @@ class MainWindow(QMainWindow):
         self.probs = ProbabilityPanel()
         self.charts = PerfCharts()
         self.timeline = EmotionTimeline()
+        self.agreement = AgreementChart()
+        self.agreement.hide()                 # shown while a comparison runs (Model > Compare with)
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.addWidget(self.probs)
         side_layout.addWidget(self.charts, 2)
+        side_layout.addWidget(self.agreement, 1)
         side_layout.addWidget(self.timeline, 1)
         # the side column scrolls rather than making the window taller than a 768-pixel screen
         side_scroll = QScrollArea()
@@ -165,6 +169,8 @@ class MainWindow(QMainWindow):
         self._fill_source_menu()
 
         self.model_menu = bar.addMenu("&Model")
+        self.compare_menu = QMenu("Compare with", self)
+        self.compare_group = QActionGroup(self)
         self.model_group = QActionGroup(self)
         self.model_menu.aboutToShow.connect(self._fill_model_menu)
         self._fill_model_menu()
@@ -255,7 +261,25 @@ class MainWindow(QMainWindow):
             self.model_group.addAction(act)
             self.model_menu.addAction(act)
         self.model_menu.addSeparator()
+        self._fill_compare_menu(tiers)
         self.all_models_action = self.model_menu.addAction("All models...", self.show_model_table)
+
+    def _fill_compare_menu(self, tiers: dict) -> None:
+        """Model > Compare with: a second model run on the same faces (A/B), or none."""
+        self.compare_menu.clear()
+        for act in self.compare_group.actions():
+            self.compare_group.removeAction(act)
+        self.model_menu.addMenu(self.compare_menu)
+        current = self.stack_info.compare if self.stack_info else None
+        choices = [(None, "off (one model)")] + [(spec.name, f"{tier}: {spec.name}") for tier, spec in tiers.items()]
+        if current and current not in {name for name, _ in choices}:
+            choices.append((current, current))
+        for name, text in choices:
+            act = QAction(text, self, checkable=True, data=name)
+            act.setChecked(name == current)
+            act.triggered.connect(lambda _=False, n=name: self.inference.request_stack(compare=n, compare_backend=None))
+            self.compare_group.addAction(act)
+            self.compare_menu.addAction(act)
 
     def show_model_table(self) -> ModelTableDialog:
         rows = model_rows(self.catalog, LatencyStore().load())
@@ -430,6 +454,11 @@ class MainWindow(QMainWindow):
     def _on_stack(self, info: StackInfo) -> None:
         if self.stack_info and self.stack_info.recording and not info.recording:
             self.sessions.refresh()  # a recording just ended
+        before = self.stack_info
+        pair = (info.model, info.backend, info.compare, info.compare_backend)
+        if info.compare and (before is None or pair != (before.model, before.backend, before.compare, before.compare_backend)):
+            self.agreement.start(self.catalog.get(info.model).labels)
+        self.agreement.setVisible(bool(info.compare))
         self.stack_info = info
         self._fill_model_menu()
         self._update_prior_menu(info.prior)
@@ -471,6 +500,8 @@ class MainWindow(QMainWindow):
             if face is not None:
                 self.timeline.add(face.label)
             self.charts.add({**shown.timings_ms, "render": (time.perf_counter() - t0) * 1e3})
+            if self.agreement.isVisible() and self.stack_info:
+                self.agreement.add(shown.result, shown.model, self.stack_info.backend)
 
     def _refresh_charts(self) -> None:
         # 4 Hz, one plot per tick (FPS, latency, timeline + status in turn): each redraw is
@@ -480,6 +511,8 @@ class MainWindow(QMainWindow):
             self.charts.refresh()
         else:
             self.timeline.refresh()
+            if self.agreement.isVisible():
+                self.agreement.refresh()
         self._update_status()
 
     def _update_status(self) -> None:
@@ -491,7 +524,8 @@ class MainWindow(QMainWindow):
             s = self.stack_info
             parts.append(f"model {s.model} on {s.backend}, detector {s.detector}"
                          + (f", temporal {s.temporal}" if s.temporal != "off" else "")
-                         + (f", prior {s.prior}" if s.prior != TRAINED else ""))
+                         + (f", prior {s.prior}" if s.prior != TRAINED else "")
+                         + (f"; compared with {s.compare} on {s.compare_backend}" if s.compare else ""))
             if s.recording:
                 parts.append(f"recording to {s.recording}")
         parts.append(f"{self.charts.current_fps():.1f} FPS")

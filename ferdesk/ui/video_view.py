@@ -1,4 +1,5 @@
-"""The live video with a box, id, label and confidence per face; click a face to select it."""
+"""The live video with a box, id, label and confidence per face (and the comparison model's label under the
+box when one runs); click a face to select it."""
 from __future__ import annotations
 
 import cv2
@@ -79,6 +80,13 @@ class VideoView(QWidget):
             p.fillRect(label_rect, c)
             p.setPen(QColor("#000000"))
             p.drawText(label_rect, Qt.AlignCenter, text)
+            if face.compare is not None:   # the comparison model's answer, under the box
+                b = face.compare
+                text = f"B {b.label} {b.confidence:.0%}" + ("" if b.label == face.label else "  (differs)")
+                tw = p.fontMetrics().horizontalAdvance(text) + 8
+                b_rect = QRectF(r.left(), r.bottom(), tw, th)
+                p.fillRect(b_rect, colour_for(b.label))
+                p.drawText(b_rect, Qt.AlignCenter, text)
         if self.message:
             p.setPen(QColor("#ffab40"))
             p.drawText(self.rect().adjusted(8, 8, -8, -8), Qt.AlignBottom | Qt.AlignLeft, self.message)
