@@ -2,7 +2,7 @@
 
 usage: xvfb-run -a python tools/screenshots.py      (or QT_QPA_PLATFORM=offscreen python ...)
 
-States: the demo with the live charts; the "All models" table; a recording with the sessions panel
+States: the demo with the live charts; the Compare view (the tiny tier beside the default); the "All models" table; a recording with the sessions panel
 open; a source that cannot be opened (the message shown in the window).
 """
 from __future__ import annotations
@@ -41,6 +41,11 @@ def main() -> int:
         w.show()
         wait(app, 8000)
         w.grab().save(str(DOCS / "main-demo.png"))
+        w.inference.request_stack(compare=w.catalog.tiers()["tiny"].name)   # the Compare view (A/B)
+        wait(app, 8000)
+        w.grab().save(str(DOCS / "compare.png"))
+        w.inference.request_stack(compare=None)
+        wait(app, 1000)
         table = w.show_model_table()
         wait(app, 1000)
         table.grab().save(str(DOCS / "model-table.png"))

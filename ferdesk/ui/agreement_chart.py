@@ -17,7 +17,8 @@ from ferdesk.types import FrameResult
 
 class AgreementChart(pg.PlotWidget):
     def __init__(self, window_s: float = 60.0, parent=None):
-        super().__init__(parent, title="A/B agreement")
+        super().__init__(parent)
+        self.setTitle("A/B agreement", size="8pt")
         self.window_s = window_s
         self._t0 = time.monotonic()
         self._points: deque = deque()      # (t, share agreeing since the previous refresh)
@@ -51,10 +52,9 @@ class AgreementChart(pg.PlotWidget):
             return "A/B agreement (no face compared yet)"
 
         def ms(side):
-            return f"{side['ms_per_face']['p50']:.2f} ms" if side["ms_per_face"] else "-"
+            return f"{side['ms_per_face']['p50']:.2f} ms" if side["ms_per_face"] else "- ms"
 
-        return (f"A/B agreement {s['agreement']:.0%} of {s['faces']} faces; per face A {ms(s['a'])}, "
-                f"B {ms(s['b'])}")
+        return f"A/B agreement {s['agreement']:.0%} of {s['faces']} faces; A {ms(s['a'])}, B {ms(s['b'])} a face"
 
     def refresh(self) -> None:
         now = time.monotonic() - self._t0
@@ -64,4 +64,4 @@ class AgreementChart(pg.PlotWidget):
         while self._points and self._points[0][0] < now - self.window_s:
             self._points.popleft()
         self.curve.setData([t - now for t, _ in self._points], [v for _, v in self._points])
-        self.setTitle(self.title_text())
+        self.setTitle(self.title_text(), size="8pt")
