@@ -497,6 +497,16 @@ def test_compare_view_shows_both_answers_their_agreement_and_switches_off(window
     window.video.grab()                                   # paints both labels without error
     window._fill_model_menu()
     assert [a.data() for a in window.compare_group.actions() if a.isChecked()] == [tiny]
+    # what INT8 changed: the running model's FP16 file, from the table of every model
+    fp16 = window.stack_info.model.replace("-int8", "-fp16")
+    dialog = window.show_model_table(compare=True)
+    assert dialog.selected_name() == tiny and "Compare" in dialog.windowTitle()
+    dialog.select(fp16)
+    dialog.use_button.click()
+    qtbot.waitUntil(lambda: window.stack_info.compare == fp16, timeout=20000)
+    window._fill_model_menu()
+    assert [a.data() for a in window.compare_group.actions() if a.isChecked()] == [fp16]
+    assert window.stack_info.model != fp16
     off = next(a for a in window.compare_group.actions() if a.data() is None)
     off.trigger()
     qtbot.waitUntil(lambda: window.stack_info.compare is None, timeout=20000)

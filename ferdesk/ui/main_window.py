@@ -280,11 +280,19 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _=False, n=name: self.inference.request_stack(compare=n, compare_backend=None))
             self.compare_group.addAction(act)
             self.compare_menu.addAction(act)
+        self.compare_menu.addSeparator()
+        self.compare_menu.addAction("Another model...", lambda: self.show_model_table(compare=True))
 
-    def show_model_table(self) -> ModelTableDialog:
+    def show_model_table(self, compare: bool = False) -> ModelTableDialog:
+        """Every model; the one chosen runs (or, with ``compare``, becomes the comparison model)."""
         rows = model_rows(self.catalog, LatencyStore().load())
-        dialog = ModelTableDialog(rows, self.stack_info.model if self.stack_info else None, parent=self)
-        dialog.model_chosen.connect(lambda name: self.inference.request_stack(model=name))
+        if compare:
+            current = self.stack_info.compare if self.stack_info else None
+            dialog = ModelTableDialog(rows, current, parent=self, title="Compare with: choose the second model (B)")
+            dialog.model_chosen.connect(lambda name: self.inference.request_stack(compare=name, compare_backend=None))
+        else:
+            dialog = ModelTableDialog(rows, self.stack_info.model if self.stack_info else None, parent=self)
+            dialog.model_chosen.connect(lambda name: self.inference.request_stack(model=name))
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.open()
         return dialog

@@ -50,9 +50,9 @@ class ModelTableDialog(QDialog):
     COLUMNS = ("Model", "Family", "Tier", "Precision", "Size", "PublicTest", "ONNX Runtime ms here",
                "LiteRT ms here", "Runs here on", "Installed with")
 
-    def __init__(self, rows: list[ModelRow], current: str | None, parent=None):
+    def __init__(self, rows: list[ModelRow], current: str | None, parent=None, title: str = "All models"):
         super().__init__(parent)
-        self.setWindowTitle("All models")
+        self.setWindowTitle(title)
         self.resize(1200, 520)
         self.source = QStandardItemModel(0, len(self.COLUMNS), self)
         self.source.setHorizontalHeaderLabels(list(self.COLUMNS))
