@@ -507,6 +507,9 @@ def test_compare_view_shows_both_answers_their_agreement_and_switches_off(window
     window._fill_model_menu()
     assert [a.data() for a in window.compare_group.actions() if a.isChecked()] == [fp16]
     assert window.stack_info.model != fp16
+    litert = next(a for a in window.compare_menu.actions() if a.data() == "litert")
+    assert not litert.isEnabled() and "unavailable" in litert.text()      # an FP16 ONNX file: ONNX Runtime only
+    assert [a.data() for a in window.compare_menu.actions() if a.isChecked()] == [fp16, "onnxruntime"]
     off = next(a for a in window.compare_group.actions() if a.data() is None)
     off.trigger()
     qtbot.waitUntil(lambda: window.stack_info.compare is None, timeout=20000)

@@ -275,13 +275,23 @@ class MainWindow(QMainWindow):
         if current and current not in {name for name, _ in choices}:
             choices.append((current, current))
         for name, text in choices:
-            act = QAction(text, self, checkable=True, data=name)
+            act = QAction(text, self.compare_menu, checkable=True, data=name)   # deleted by the next clear()
             act.setChecked(name == current)
             act.triggered.connect(lambda _=False, n=name: self.inference.request_stack(compare=n, compare_backend=None))
             self.compare_group.addAction(act)
             self.compare_menu.addAction(act)
         self.compare_menu.addSeparator()
         self.compare_menu.addAction("Another model...", lambda: self.show_model_table(compare=True))
+        if current:   # B's backend
+            self.compare_menu.addSection("B runs on")
+            backends = QActionGroup(self.compare_menu)
+            for name, info in model_backends(self.catalog.get(current)).items():
+                act = QAction(name if info["available"] else f"{name} (unavailable: {info['reason']})",
+                              self.compare_menu, checkable=True, data=name, enabled=info["available"])
+                act.setChecked(name == self.stack_info.compare_backend)
+                act.triggered.connect(lambda _=False, n=name: self.inference.request_stack(compare_backend=n))
+                backends.addAction(act)
+                self.compare_menu.addAction(act)
 
     def show_model_table(self, compare: bool = False) -> ModelTableDialog:
         """Every model; the one chosen runs (or, with ``compare``, becomes the comparison model)."""
