@@ -19,3 +19,7 @@ class LogError(FerdeskError):
 
 class PriorError(FerdeskError):
     pass
+
+
+class StreamError(FerdeskError):
+    pass

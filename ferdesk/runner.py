@@ -31,6 +31,7 @@ from ferdesk.metrics import peak_rss_mb
 from ferdesk.recorder import SessionRecorder, new_session_dir
 from ferdesk.session import Stack, build_stack
 from ferdesk.sources import Source, make_source
+from ferdesk.streams import StreamSet
 from ferdesk.types import FrameResult
 
 
@@ -60,6 +61,7 @@ class StackInfo:
     prior: str = "trained"                 # the class prior (ferdesk.prior)
     compare: str | None = None             # the comparison classifier, if any
     compare_backend: str | None = None
+    streams: tuple[str, ...] = ()          # the live outputs open (``ferdesk.streams`` specs)
 
 
 @dataclass(frozen=True)
@@ -233,9 +235,9 @@ class Runner:
                  detector: str | None = None, temporal: str | None = None, catalog=None, threads: int = 1,
                  align: bool = True, realtime: bool = False, strict: bool = False, retry_s: float = 1.0,
                  record: Path | str | None = None, prior: str | None = None, compare: str | None = None,
-                 compare_backend: str | None = None):
+                 compare_backend: str | None = None, streams: tuple[str, ...] | list[str] = ()):
         """``record``: start recording as soon as the source is open, into that folder ("" or a Path), or
-        not at all (None)."""
+        not at all (None). ``streams``: live outputs to open at the start (``lsl``, ``ws[:PORT]``)."""
         self.source_spec = source
         self.source_description: str | None = None
         self.last_session: str | None = None     # the folder of the latest recording
@@ -250,6 +252,9 @@ class Runner:
         self._requests: queue.Queue = queue.Queue()
         if record is not None:
             self._requests.put(("record", Path(record) if record else None))
+        for spec in streams:
+            self._requests.put(("stream", (spec, True)))
+        self.streams = StreamSet()
         self._stop = threading.Event()
         self.stop_reason = "stopped"
         self.stop_ended = "normally"
@@ -275,6 +280,10 @@ class Runner:
     def request_recording(self, folder: Path | None = None) -> None:
         self._requests.put(("record", folder))
 
+    def request_stream(self, spec: str, on: bool = True) -> None:
+        """Open (or, with ``on`` false, close) a live output: ``lsl``, ``ws`` or ``ws:PORT``."""
+        self._requests.put(("stream", (spec, on)))
+
     def request_stop_recording(self) -> None:
         self._requests.put(("stop_record", None))
 
@@ -296,7 +305,7 @@ class Runner:
         s = self.stack
         return StackInfo(s.model, s.backend, s.detector, s.temporal,
                          str(self.recorder.folder) if self.recorder else None, self._recording_since, s.prior,
-                         s.compare, s.compare_backend)
+                         s.compare, s.compare_backend, self.streams.specs)
 
     def _pipeline_now(self):
         return self._generation, self.stack.pipeline
@@ -363,6 +372,8 @@ class Runner:
                 self.last_frame, self.last_time_s = result.frame_index, result.time_s
                 if self.recorder:
                     yield from self._record(result)
+                if self.streams.open_streams:
+                    yield from self._stream(result)
                 yield Processed(located.frame.image, result, self.stack.pipeline.classifier.labels, self.frames_dropped,
                                 self.stack.model, self.stack.backend, result.timings_ms)
         finally:
@@ -492,6 +503,7 @@ class Runner:
         return {"source": self.source_spec, "source_description": src.describe() if src else None,
                 "model": s.model, "backend": s.backend, "detector": s.detector, "temporal": s.temporal, "prior": s.prior,
                 "compare": {"model": s.compare, "backend": s.compare_backend} if s.compare else None,
+                "streams": list(self.streams.specs),
                 "classifier": s.pipeline.classifier.describe(), "detector_info": s.pipeline.detector.describe(),
                 "source_fps": src.fps if src else None}
 
@@ -561,11 +573,16 @@ class Runner:
         yield self.info()
 
     def _marker(self, label: str, text: str, frame: int | None, time_s: float | None) -> Iterator:
-        if self.recorder is None:
-            yield Notice("markers are written to a recording: start recording first (Ctrl+R)", "warning")
+        if self.recorder is None and not self.streams.open_streams:
+            yield Notice("markers are written to a recording or a live output: start recording first (Ctrl+R)", "warning")
             return
         frame = self.last_frame if frame is None else frame
         time_s = self.last_time_s if time_s is None else time_s
+        for problem in self.streams.marker(label, text, frame, time_s, time.time()):
+            yield Notice(problem)
+        if self.recorder is None:
+            yield MarkerWritten(label, frame)
+            return
         try:
             self.recorder.marker(frame, time_s, label, text)
         except OSError as e:
@@ -585,8 +602,38 @@ class Runner:
             yield from self._stop_recording()
         elif kind == "marker":
             yield from self._marker(*arg)
+        elif kind == "stream":
+            yield from self._switch_stream(*arg)
+
+    # -- live output -----------------------------------------------------------------------------
+    def _stream_meta(self) -> dict:
+        s = self.stack
+        return {"model": s.model, "backend": s.backend, "labels": s.pipeline.classifier.labels,
+                "source": self.source_spec}
+
+    def _switch_stream(self, spec: str, on: bool) -> Iterator:
+        if not on:
+            self.streams.close(spec)
+        else:
+            try:
+                stream = self.streams.open(spec, self._stream_meta())
+            except FerdeskError as e:
+                if self.strict:
+                    raise
+                yield Notice(str(e))
+            else:
+                yield Notice(f"live output on: {stream.describe()}", "info")
+        if self.recorder:
+            self.recorder.event("stream", self.last_frame, stream=spec, on=spec in self.streams.specs)
+        yield self.info()
+
+    def _stream(self, result: FrameResult) -> Iterator:
+        for problem in self.streams.send(result, self._stream_meta()):
+            yield Notice(problem)
+            yield self.info()
 
     def _shutdown(self) -> None:
         self._close_feed()
+        self.streams.close()
         if self.recorder is not None:
             self._close_recorder(self.stop_ended, self.stop_reason)

@@ -56,6 +56,9 @@ class InferenceWorker(QObject):
     def request_marker(self, label: str, text: str = "", frame: int | None = None, time_s: float | None = None) -> None:
         self.runner.request_marker(label, text, frame, time_s)
 
+    def request_stream(self, spec: str, on: bool) -> None:
+        self.runner.request_stream(spec, on)
+
     def stop(self, reason: str = "window closed", ended: str = "normally") -> None:
         self.runner.stop(reason, ended)
 

@@ -514,3 +514,24 @@ def test_compare_view_shows_both_answers_their_agreement_and_switches_off(window
     off.trigger()
     qtbot.waitUntil(lambda: window.stack_info.compare is None, timeout=20000)
     assert window.agreement.isHidden() and not window.errors
+
+
+def test_the_stream_menu_opens_a_websocket_that_a_client_hears_and_closes_it(window, qtbot):
+    pytest.importorskip("websockets", reason="the stream extra (pip install '.[stream]') is not installed")
+    from websockets.sync.client import connect
+
+    from ferdesk.streams.websocket import DEFAULT_PORT
+
+    qtbot.waitUntil(lambda: window.stack_info is not None and window.frames_shown >= 1, timeout=20000)
+    act = window.stream_actions["ws"]
+    assert act.isEnabled() and not act.isChecked()
+    act.trigger()
+    qtbot.waitUntil(lambda: "ws" in window.stack_info.streams, timeout=20000)
+    assert act.isChecked() and "streaming to ws" in window.status.text()
+    with connect(f"ws://127.0.0.1:{DEFAULT_PORT}") as client:
+        assert json.loads(client.recv(timeout=5))["type"] == "hello"
+        frame = json.loads(client.recv(timeout=10))
+        assert frame["type"] == "frame" and frame["labels"] == list(window.latest.labels)
+    act.trigger()
+    qtbot.waitUntil(lambda: not window.stack_info.streams, timeout=20000)
+    assert not act.isChecked() and not window.errors

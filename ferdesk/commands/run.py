@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from ferdesk.commands import load_catalog, positive_int, positive_number
 from ferdesk.comparison import Agreement
 from ferdesk.errors import FerdeskError
 from ferdesk.metrics import StageStats, peak_rss_mb
-from ferdesk.runner import Processed, Runner
+from ferdesk.runner import Notice, Processed, Runner
 
 
 def add_arguments(p) -> None:
@@ -30,6 +31,9 @@ def add_arguments(p) -> None:
     p.add_argument("--compare", metavar="MODEL", help="run this classifier too on the same faces (A/B): frames.csv gets its "
                    "answer in the b_ columns, the summary their agreement and each one's time per face")
     p.add_argument("--compare-backend", metavar="B", help="the backend for --compare (default: the first available for it)")
+    p.add_argument("--stream", action="append", default=[], metavar="lsl|ws[:PORT]",
+                   help="live output to other programs, repeatable: lsl (LSL outlets ferdesk-faces and ferdesk-markers) "
+                        "or ws (a WebSocket server on 127.0.0.1, port 8765 or PORT); needs pip install 'ferdesk[stream]'")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
@@ -37,7 +41,7 @@ def main(a) -> int:
     if a.compare_backend and not a.compare:
         raise FerdeskError("--compare-backend needs --compare MODEL")
     runner = Runner(a.source, model=a.model, backend=a.backend, detector=a.detector, temporal=a.temporal, prior=a.prior,
-                    compare=a.compare, compare_backend=a.compare_backend,
+                    compare=a.compare, compare_backend=a.compare_backend, streams=a.stream,
                     catalog=load_catalog(a), threads=a.threads, align=not a.no_align, realtime=a.realtime, strict=True,
                     record=None if a.no_log else (a.log or ""))
     names = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
@@ -52,6 +56,8 @@ def main(a) -> int:
     frames = faces = 0
     t_first = t_last = time.perf_counter()
     for event in runner.events():
+        if isinstance(event, Notice):
+            print(f"ferdesk: {event.message}", file=sys.stderr)
         if not isinstance(event, Processed):
             continue
         if frames == 0:
@@ -80,6 +86,8 @@ def main(a) -> int:
     }
     if a.compare:
         summary["compare"] = (agreement or Agreement(())).summary()
+    if a.stream:
+        summary["streams"] = a.stream
     if a.json:
         print(json.dumps(summary, indent=2))
     else:

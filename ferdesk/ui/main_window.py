@@ -17,6 +17,8 @@ from ferdesk.sources import sources
 from ferdesk.sources.images import IMAGE_SUFFIXES
 from ferdesk.latency_store import LatencyStore
 from ferdesk.prior import TRAINED, UNIFORM, valid_prior
+from ferdesk.streams import streams
+from ferdesk.streams.websocket import DEFAULT_PORT as WS_DEFAULT_PORT
 from ferdesk.temporal import compatible_classifiers
 from ferdesk.doctor import machine_report, recommend
 from ferdesk.settings import Settings, settings_path
@@ -228,6 +230,18 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _=False, n=name: self.inference.request_stack(temporal=n))
             self.temporal_group.addAction(act)
             temporal.addAction(act)
+        self.stream_menu = bar.addMenu("S&tream")
+        self.stream_menu.setToolTipsVisible(True)
+        self.stream_actions = {}
+        for spec, text in (("lsl", "LSL outlets (ferdesk-faces, ferdesk-markers)"),
+                           ("ws", f"WebSocket server on 127.0.0.1:{WS_DEFAULT_PORT}")):
+            ok, why = streams.get(spec).availability()
+            act = QAction(text if ok else f"{text} (unavailable: {why})", self, checkable=True, data=spec, enabled=ok)
+            act.setToolTip("live output to other programs, off by default: every face of every frame, and the markers "
+                           "(docs/streaming.md)")
+            act.triggered.connect(lambda on, s=spec: self.inference.request_stream(s, on))
+            self.stream_actions[spec] = act
+            self.stream_menu.addAction(act)
         self.prior_menu = bar.addMenu("&Prior")
         self.prior_menu.setToolTipsVisible(True)
         self.prior_group = QActionGroup(self)
@@ -480,6 +494,8 @@ class MainWindow(QMainWindow):
         self.stack_info = info
         self._fill_model_menu()
         self._update_prior_menu(info.prior)
+        for spec, act in self.stream_actions.items():
+            act.setChecked(spec in info.streams)
         for group, value in ((self.detector_group, info.detector), (self.temporal_group, info.temporal),
                              (self.prior_group, info.prior)):
             for act in group.actions():
@@ -543,7 +559,8 @@ class MainWindow(QMainWindow):
             parts.append(f"model {s.model} on {s.backend}, detector {s.detector}"
                          + (f", temporal {s.temporal}" if s.temporal != "off" else "")
                          + (f", prior {s.prior}" if s.prior != TRAINED else "")
-                         + (f"; compared with {s.compare} on {s.compare_backend}" if s.compare else ""))
+                         + (f"; compared with {s.compare} on {s.compare_backend}" if s.compare else "")
+                         + (f"; streaming to {', '.join(s.streams)}" if s.streams else ""))
             if s.recording:
                 parts.append(f"recording to {s.recording}")
         parts.append(f"{self.charts.current_fps():.1f} FPS")
