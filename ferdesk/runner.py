@@ -235,9 +235,11 @@ class Runner:
                  detector: str | None = None, temporal: str | None = None, catalog=None, threads: int = 1,
                  align: bool = True, realtime: bool = False, strict: bool = False, retry_s: float = 1.0,
                  record: Path | str | None = None, prior: str | None = None, compare: str | None = None,
-                 compare_backend: str | None = None, streams: tuple[str, ...] | list[str] = ()):
+                 compare_backend: str | None = None, streams: tuple[str, ...] | list[str] = (),
+                 participant: str | None = None, condition: str | None = None, note: str | None = None):
         """``record``: start recording as soon as the source is open, into that folder ("" or a Path), or
-        not at all (None). ``streams``: live outputs to open at the start (``lsl``, ``ws[:PORT]``)."""
+        not at all (None). ``streams``: live outputs to open at the start (``lsl``, ``ws[:PORT]``).
+        ``participant``, ``condition``, ``note``: who and what, stored in each recording's session.json."""
         self.source_spec = source
         self.source_description: str | None = None
         self.last_session: str | None = None     # the folder of the latest recording
@@ -255,6 +257,7 @@ class Runner:
         for spec in streams:
             self._requests.put(("stream", (spec, True)))
         self.streams = StreamSet()
+        self.session_details = {"participant": participant, "condition": condition, "note": note}
         self._stop = threading.Event()
         self.stop_reason = "stopped"
         self.stop_ended = "normally"
@@ -279,6 +282,11 @@ class Runner:
 
     def request_recording(self, folder: Path | None = None) -> None:
         self._requests.put(("record", folder))
+
+    def request_session_details(self, participant: str | None, condition: str | None, note: str | None) -> None:
+        """Who and what for the recordings started from now on (None or "": not given)."""
+        self._requests.put(("details", {"participant": participant or None, "condition": condition or None,
+                                        "note": note or None}))
 
     def request_stream(self, spec: str, on: bool = True) -> None:
         """Open (or, with ``on`` false, close) a live output: ``lsl``, ``ws`` or ``ws:PORT``."""
@@ -504,6 +512,7 @@ class Runner:
                 "model": s.model, "backend": s.backend, "detector": s.detector, "temporal": s.temporal, "prior": s.prior,
                 "compare": {"model": s.compare, "backend": s.compare_backend} if s.compare else None,
                 "streams": list(self.streams.specs),
+                **self.session_details,
                 "classifier": s.pipeline.classifier.describe(), "detector_info": s.pipeline.detector.describe(),
                 "source_fps": src.fps if src else None}
 
@@ -604,6 +613,10 @@ class Runner:
             yield from self._marker(*arg)
         elif kind == "stream":
             yield from self._switch_stream(*arg)
+        elif kind == "details":
+            self.session_details = arg
+            if self.recorder:   # the open recording keeps what it started with; the change is an event
+                self.recorder.event("details", self.last_frame, **arg)
 
     # -- live output -----------------------------------------------------------------------------
     def _stream_meta(self) -> dict:

@@ -31,6 +31,9 @@ class SessionSummary:
     label_share: dict[str, float]  # share of logged faces per label
     model: str | None
     stopped: bool
+    participant: str | None = None
+    condition: str | None = None
+    note: str | None = None
 
 
 def read_rows(folder: Path) -> tuple[list[str], list[dict]]:
@@ -59,7 +62,7 @@ def summarise(folder: Path) -> SessionSummary:
         folder, meta.get("started_at"), (max(times) - min(times)) if times else 0.0,
         int(meta.get("frames_processed", len({r["frame"] for r in rows}))), len(rows),
         len({r["face_id"] for r in rows}), {k: v / len(rows) for k, v in sorted(counts.items())} if rows else {},
-        meta.get("model"), bool(meta.get("stopped_at")),
+        meta.get("model"), bool(meta.get("stopped_at")), meta.get("participant"), meta.get("condition"), meta.get("note"),
     )
 
 

@@ -56,6 +56,9 @@ class InferenceWorker(QObject):
     def request_marker(self, label: str, text: str = "", frame: int | None = None, time_s: float | None = None) -> None:
         self.runner.request_marker(label, text, frame, time_s)
 
+    def request_session_details(self, details: dict) -> None:
+        self.runner.request_session_details(details.get("participant"), details.get("condition"), details.get("note"))
+
     def request_stream(self, spec: str, on: bool) -> None:
         self.runner.request_stream(spec, on)
 

@@ -48,3 +48,20 @@ def test_session_folders_made_in_one_second_are_distinct(tmp_path):
 
     folders = [new_session_dir(tmp_path) for _ in range(6)]
     assert len(set(folders)) == 6 and all(f.is_dir() and not any(f.iterdir()) for f in folders)
+
+
+def test_participant_condition_and_note_reach_session_json_and_the_summary(clip, tmp_path):
+    from conftest import read_json, run_cli
+    from ferdesk.sessions import summarise
+
+    log = tmp_path / "p07"
+    r = run_cli("run", "--source", str(clip), "--log", str(log), "--max-frames", "3", "--participant", "P07",
+                "--condition", "baseline", "--note", "glasses on")
+    assert r.returncode == 0, r.stderr
+    meta = read_json(log / "session.json")
+    assert (meta["participant"], meta["condition"], meta["note"]) == ("P07", "baseline", "glasses on")
+    s = summarise(log)
+    assert (s.participant, s.condition, s.note) == ("P07", "baseline", "glasses on")
+    plain = tmp_path / "plain"
+    assert run_cli("run", "--source", str(clip), "--log", str(plain), "--max-frames", "2").returncode == 0
+    assert read_json(plain / "session.json")["participant"] is None

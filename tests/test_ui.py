@@ -535,3 +535,24 @@ def test_the_stream_menu_opens_a_websocket_that_a_client_hears_and_closes_it(win
     act.trigger()
     qtbot.waitUntil(lambda: not window.stack_info.streams, timeout=20000)
     assert not act.isChecked() and not window.errors
+
+
+def test_session_details_from_the_dialog_reach_the_next_recording_and_the_panel(window, qtbot, tmp_path):
+    qtbot.waitUntil(lambda: window.stack_info is not None and window.frames_shown >= 1, timeout=20000)
+    dialog = window.edit_session_details()
+    dialog.participant.setText(" P07 ")
+    dialog.condition.setText("stimulus A")
+    dialog.note.setPlainText("lights dimmed")
+    dialog.accept()
+    assert "P07" in window.details_action.text()
+    folder = tmp_path / "rec"
+    window.inference.request_recording(folder)
+    qtbot.waitUntil(lambda: window.stack_info.recording is not None, timeout=20000)
+    qtbot.waitUntil(lambda: (folder / "session.json").exists(), timeout=20000)
+    window.inference.request_stop_recording()
+    qtbot.waitUntil(lambda: window.stack_info.recording is None, timeout=20000)
+    meta = json.loads((folder / "session.json").read_text())
+    assert (meta["participant"], meta["condition"], meta["note"]) == ("P07", "stimulus A", "lights dimmed")
+    window.sessions.root = tmp_path
+    window.sessions.refresh()
+    assert "participant P07" in window.sessions.summary.text() and "note: lights dimmed" in window.sessions.summary.text()

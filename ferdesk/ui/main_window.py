@@ -33,6 +33,7 @@ from ferdesk.ui.sessions_panel import SessionsPanel
 from ferdesk.ui.video_view import VideoView
 from ferdesk.workers import DisplayResult, InferenceWorker, SourceInfo, StackInfo
 from ferdesk.ui.agreement_chart import AgreementChart
+from ferdesk.ui.details_dialog import SessionDetailsDialog
 
 
 TIER_TITLES = {"tiny": "Tiny", "balanced": "Balanced", "best": "Best"}
@@ -208,6 +209,11 @@ class MainWindow(QMainWindow):
         self.marker_text_action = QAction("Marker with text...", self, shortcut=QKeySequence("Shift+M"))
         self.marker_text_action.triggered.connect(self._marker_with_text)
         tools.addAction(self.marker_text_action)
+        self.details_action = QAction("Details...", self)
+        self.details_action.setToolTip("participant, condition and a note for the recordings that follow")
+        self.details_action.triggered.connect(self.edit_session_details)
+        tools.addAction(self.details_action)
+        self.session_details: dict = {"participant": None, "condition": None, "note": None}
         self.rec_label = QLabel()
         self.rec_label.setStyleSheet("color: #e03131; font-weight: bold; padding: 0 8px;")
         self.rec_label.setToolTip("recording: every face of every frame goes to the session log")
@@ -410,6 +416,19 @@ class MainWindow(QMainWindow):
         text, ok = QInputDialog.getText(self, "Marker", "Text for this marker:")
         if ok:
             self.inference.request_marker("marker", text, frame, time_s)
+
+    def edit_session_details(self) -> SessionDetailsDialog:
+        dialog = SessionDetailsDialog(self.session_details, parent=self)
+        dialog.accepted.connect(lambda: self._set_session_details(dialog.details()))
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def _set_session_details(self, details: dict) -> None:
+        self.session_details = details
+        self.inference.request_session_details(details)
+        given = ", ".join(f"{k} {v}" for k, v in details.items() if v and k != "note")
+        self.details_action.setText(f"Details: {given}" if given else "Details...")
 
     def _installed_names(self, settings: Settings) -> tuple[dict, str | None]:
         """The saved model, backend, detector and temporal mode that exist here; a name that does not (a zoo

@@ -64,9 +64,11 @@ class SessionsPanel(QDockWidget):
             self.summary.setText(f"cannot read {self.current.name}: {e}")
             return
         shares = ", ".join(f"{k} {v:.0%}" for k, v in sorted(s.label_share.items(), key=lambda kv: -kv[1]))
+        who = " · ".join(f"{k} {v}" for k, v in (("participant", s.participant), ("condition", s.condition)) if v)
         self.summary.setText(
             f"{s.started_at or '?'} · {s.duration_s:.1f} s · {s.frames} frames · {s.faces} faces "
-            f"({s.face_ids} ids) · model {s.model or '?'}{'' if s.stopped else ' · (not closed cleanly)'}\n{shares}"
+            f"({s.face_ids} ids) · model {s.model or '?'}{'' if s.stopped else ' · (not closed cleanly)'}\n"
+            + (f"{who}\n" if who else "") + (f"note: {s.note}\n" if s.note else "") + shares
         )
         labels = list(s.label_share)
         bars = pg.BarGraphItem(x=list(range(len(labels))), height=[s.label_share[l] for l in labels], width=0.7,
