@@ -79,9 +79,10 @@ def export(folder: Path, fmt: str, out: Path | None = None) -> Path:
     probs = [c for c in columns if c.startswith("p_")]
     if fmt == "fex":
         header = ["frame", "FaceRectX", "FaceRectY", "FaceRectWidth", "FaceRectHeight", "FaceScore",
-                  *(FEX_EMOTIONS.get(c[2:], c[2:]) for c in probs), "input", "approx_time", "face_id"]
+                  *(FEX_EMOTIONS.get(c[2:], c[2:]) for c in probs), "input", "approx_time", "face_id", "Identity"]
+        # Identity: the tracked face as py-feat names the people it tells apart (Fex.identities)
         convert = lambda r: [r["frame"], r["x"], r["y"], r["w"], r["h"], r["score"], *(r[c] for c in probs),  # noqa: E731
-                             str(Path(folder) / "frames.csv"), r["time_s"], r["face_id"]]
+                             str(Path(folder) / "frames.csv"), r["time_s"], r["face_id"], f"Person_{r['face_id']}"]
     elif fmt == "openface":
         header = [*OPENFACE_LEADING, "face_x", "face_y", "face_width", "face_height", *(c[2:] for c in probs), "label"]
         convert = lambda r: [int(r["frame"]) + 1, int(r["face_id"]) - 1, r["time_s"], r["score"], 1,  # noqa: E731

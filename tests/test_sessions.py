@@ -29,6 +29,7 @@ def test_export_fex_uses_py_feat_column_names(session, tmp_path):
     original = list(csv.DictReader(open(session / "frames.csv")))
     assert len(rows) == len(original)
     assert rows[0]["happiness"] == original[0]["p_happy"] and rows[0]["FaceRectX"] == original[0]["x"]
+    assert [r["Identity"] for r in rows] == [f"Person_{r['face_id']}" for r in original]   # py-feat's Fex.identities
 
 
 def test_export_openface_leads_with_openface_columns(session, tmp_path):
