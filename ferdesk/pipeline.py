@@ -29,17 +29,19 @@ class Located:
     crops: np.ndarray
     timings_ms: dict
     compare_crops: np.ndarray | None = None   # for a comparison classifier that wants another crop
+    poses: tuple | None = None                # HeadPose per face, with a head-pose estimator
 
 
 class Pipeline:
     def __init__(self, detector: Detector, classifier: Classifier, tracker: IouTracker | None = None, align: bool = True,
                  temporal: TemporalHead | None = None, crop_alignment: str | None = None,
                  prior_weights: np.ndarray | None = None, compare: Classifier | None = None,
-                 compare_prior_weights: np.ndarray | None = None):
+                 compare_prior_weights: np.ndarray | None = None, head_pose=None):
         """``crop_alignment``: "box" or "landmarks"; by default the classifier's own (what it was trained on).
         ``prior_weights``: the class prior's factors (``ferdesk.prior``), applied to the final probabilities.
         ``compare``: a second classifier run on the same faces, frame by frame (no temporal mode), each cut as
-        it was trained to see them; its answer rides with each face (``FaceResult.compare``)."""
+        it was trained to see them; its answer rides with each face (``FaceResult.compare``).
+        ``head_pose``: a ``HeadPoseEstimator``, run on each face in the locate stage (``FaceResult.pose``)."""
         self.detector = detector
         self.classifier = classifier
         self.tracker = tracker or IouTracker()
@@ -49,6 +51,7 @@ class Pipeline:
         self.prior_weights = prior_weights
         self.compare = compare
         self.compare_prior_weights = compare_prior_weights
+        self.head_pose = head_pose
 
     def reset(self) -> None:
         """A new source: no track, detector hint or temporal window carries over (face ids keep counting)."""
@@ -75,7 +78,11 @@ class Pipeline:
             compare_crops = crop_faces(gray, dets, compare.size, self.align, compare_landmarks)
         t3 = time.perf_counter()
         timings = {"detect": (t1 - t0) * 1e3, "track": (t2 - t1) * 1e3, "crop": (t3 - t2) * 1e3}
-        return Located(frame, tuple(dets), tuple(ids), crops, timings, compare_crops)
+        poses = None
+        if self.head_pose is not None:
+            poses = tuple(self.head_pose.estimate(frame.image, d) for d in dets)
+            timings["pose"] = (time.perf_counter() - t3) * 1e3
+        return Located(frame, tuple(dets), tuple(ids), crops, timings, compare_crops, poses)
 
     def classify(self, located: Located) -> FrameResult:
         if located.frame.new_scene:
@@ -88,10 +95,11 @@ class Pipeline:
         labels = self.classifier.labels
         opinions = self._second_opinions(located)
         t3 = time.perf_counter()
+        poses = located.poses or (None,) * len(located.face_ids)
         faces = tuple(
             FaceResult(fid, tuple(float(v) for v in d.box), d.score, tuple(float(p) for p in pr),
-                       labels[int(np.argmax(pr))], float(np.max(pr)), opinion)
-            for fid, d, pr, opinion in zip(located.face_ids, located.detections, probs, opinions)
+                       labels[int(np.argmax(pr))], float(np.max(pr)), opinion, pose)
+            for fid, d, pr, opinion, pose in zip(located.face_ids, located.detections, probs, opinions, poses)
         )
         f = located.frame
         timings = {**located.timings_ms, "classify": (t1 - t0) * 1e3}

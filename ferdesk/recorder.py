@@ -24,6 +24,8 @@ LEADING_COLUMNS = ["frame", "time_s", "wall_time", "face_id", "x", "y", "w", "h"
 TRAILING_COLUMNS = ["model", "backend"]
 #: the comparison classifier's answer (``ferdesk run --compare``), after every earlier column; empty without one
 COMPARE_COLUMNS = ["b_model", "b_backend", "b_label", "b_confidence"]
+#: head pose in degrees and eye openness (``--head-pose``, ``ferdesk.head_pose``), last; empty without it
+POSE_COLUMNS = ["pitch", "yaw", "roll", "eye_open_left", "eye_open_right"]
 MARKER_COLUMNS = ["frame", "time_s", "wall_time", "label", "text"]
 SESSION_VERSION = 1
 
@@ -52,7 +54,7 @@ def new_session_dir(root: Path | None = None) -> Path:
 
 def frames_columns(labels: tuple[str, ...] | list[str]) -> list[str]:
     return (LEADING_COLUMNS + [f"p_{label}" for label in labels] + TRAILING_COLUMNS
-            + COMPARE_COLUMNS + [f"b_p_{label}" for label in labels])
+            + COMPARE_COLUMNS + [f"b_p_{label}" for label in labels] + POSE_COLUMNS)
 
 
 class SessionRecorder:
@@ -141,13 +143,16 @@ class SessionRecorder:
         self.mark_first_read()
         wall = iso_utc(result.wall_time)
         blank = [""] * (len(COMPARE_COLUMNS) + len(self.labels))
+        no_pose = [""] * len(POSE_COLUMNS)
         for f in result.faces:
             x, y, w, h = f.box
             b = f.compare
             self._writer.writerow(
                 [result.frame_index, f"{result.time_s:.4f}", wall, f.face_id, f"{x:.1f}", f"{y:.1f}", f"{w:.1f}", f"{h:.1f}",
                  f"{f.score:.4f}", f.label, f"{f.confidence:.4f}", *(f"{p:.4f}" for p in f.probs), model, backend,
-                 *([b.model, b.backend, b.label, f"{b.confidence:.4f}", *(f"{p:.4f}" for p in b.probs)] if b else blank)]
+                 *([b.model, b.backend, b.label, f"{b.confidence:.4f}", *(f"{p:.4f}" for p in b.probs)] if b else blank),
+                 *([f"{f.pose.pitch:.2f}", f"{f.pose.yaw:.2f}", f"{f.pose.roll:.2f}", f"{f.pose.eye_open_left:.3f}",
+                    f"{f.pose.eye_open_right:.3f}"] if f.pose else no_pose)]
             )
         self.frames_processed += 1
         self.faces_logged += len(result.faces)

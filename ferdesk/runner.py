@@ -62,6 +62,7 @@ class StackInfo:
     compare: str | None = None             # the comparison classifier, if any
     compare_backend: str | None = None
     streams: tuple[str, ...] = ()          # the live outputs open (``ferdesk.streams`` specs)
+    head_pose: bool = False                # head pose and eye openness estimated per face
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,8 @@ class Runner:
                  align: bool = True, realtime: bool = False, strict: bool = False, retry_s: float = 1.0,
                  record: Path | str | None = None, prior: str | None = None, compare: str | None = None,
                  compare_backend: str | None = None, streams: tuple[str, ...] | list[str] = (),
-                 participant: str | None = None, condition: str | None = None, note: str | None = None):
+                 participant: str | None = None, condition: str | None = None, note: str | None = None,
+                 head_pose: bool = False):
         """``record``: start recording as soon as the source is open, into that folder ("" or a Path), or
         not at all (None). ``streams``: live outputs to open at the start (``lsl``, ``ws[:PORT]``).
         ``participant``, ``condition``, ``note``: who and what, stored in each recording's session.json."""
@@ -250,7 +252,7 @@ class Runner:
         self.strict = strict
         self.retry_s = retry_s
         self._wanted = {"model": model, "backend": backend, "detector": detector, "temporal": temporal, "prior": prior,
-                        "compare": compare, "compare_backend": compare_backend}
+                        "compare": compare, "compare_backend": compare_backend, "head_pose": head_pose}
         self._requests: queue.Queue = queue.Queue()
         if record is not None:
             self._requests.put(("record", Path(record) if record else None))
@@ -313,7 +315,7 @@ class Runner:
         s = self.stack
         return StackInfo(s.model, s.backend, s.detector, s.temporal,
                          str(self.recorder.folder) if self.recorder else None, self._recording_since, s.prior,
-                         s.compare, s.compare_backend, self.streams.specs)
+                         s.compare, s.compare_backend, self.streams.specs, s.head_pose)
 
     def _pipeline_now(self):
         return self._generation, self.stack.pipeline
@@ -411,7 +413,8 @@ class Runner:
     def _build(self, wanted: dict) -> Stack:
         return build_stack(wanted["model"], wanted["backend"], wanted["detector"], threads=self.threads, align=self.align,
                            catalog=self.catalog, temporal=wanted["temporal"], prior=wanted["prior"],
-                           compare=wanted["compare"], compare_backend=wanted["compare_backend"])
+                           compare=wanted["compare"], compare_backend=wanted["compare_backend"],
+                           head_pose=bool(wanted["head_pose"]))
 
     def _start_stack(self) -> Iterator:
         try:
@@ -434,7 +437,7 @@ class Runner:
             # window without a picture: say so and run the defaults; the menus still switch from there
             yield Notice(f"{e}; running the default model, backend, detector and prior instead, without comparison")
             self._wanted = {"model": None, "backend": None, "detector": None, "temporal": "off", "prior": None,
-                            "compare": None, "compare_backend": None}
+                            "compare": None, "compare_backend": None, "head_pose": False}
             try:
                 self.stack = self._build(self._wanted)
             except FerdeskError as e2:
@@ -459,7 +462,7 @@ class Runner:
         if self.recorder:
             self.recorder.event("switch", self.last_frame, model=new.model, backend=new.backend,
                                 detector=new.detector, temporal=new.temporal, prior=new.prior,
-                                compare=new.compare, compare_backend=new.compare_backend)
+                                compare=new.compare, compare_backend=new.compare_backend, head_pose=new.head_pose)
         yield self.info()
 
     # -- sources ---------------------------------------------------------------------------------
@@ -511,7 +514,7 @@ class Runner:
         return {"source": self.source_spec, "source_description": src.describe() if src else None,
                 "model": s.model, "backend": s.backend, "detector": s.detector, "temporal": s.temporal, "prior": s.prior,
                 "compare": {"model": s.compare, "backend": s.compare_backend} if s.compare else None,
-                "streams": list(self.streams.specs),
+                "streams": list(self.streams.specs), "head_pose": s.head_pose,
                 **self.session_details,
                 "classifier": s.pipeline.classifier.describe(), "detector_info": s.pipeline.detector.describe(),
                 "source_fps": src.fps if src else None}

@@ -40,15 +40,21 @@ class Stack:
         return self.pipeline.compare.spec.name if self.pipeline.compare is not None else None
 
     @property
+    def head_pose(self) -> bool:
+        return self.pipeline.head_pose is not None
+
+    @property
     def compare_backend(self) -> str | None:
         return self.pipeline.compare.backend if self.pipeline.compare is not None else None
 
 
 def build_stack(model: str | None = None, backend: str | None = None, detector: str | None = None,
                 threads: int = 2, align: bool = True, catalog: Catalog | None = None, temporal: str | None = None,
-                prior: str | None = None, compare: str | None = None, compare_backend: str | None = None) -> Stack:
+                prior: str | None = None, compare: str | None = None, compare_backend: str | None = None,
+                head_pose: bool = False) -> Stack:
     """``prior``: the class prior (``ferdesk.prior``: trained, uniform or LABEL=SHARE,...); default trained.
-    ``compare``: a second classifier (any model, on ``compare_backend``) run on the same faces."""
+    ``compare``: a second classifier (any model, on ``compare_backend``) run on the same faces.
+    ``head_pose``: estimate each face's head pose and eye openness (``ferdesk.head_pose``)."""
     catalog = catalog or Catalog.load()
     spec = catalog.get(model) if model else catalog.default("classifier")
     weights = prior_weights(prior, spec.labels, spec)    # a bad prior fails before any model loads
@@ -61,6 +67,14 @@ def build_stack(model: str | None = None, backend: str | None = None, detector: 
     second = Classifier(other, backend=compare_backend, threads=threads) if other is not None else None
     det = load_detector(detector or DEFAULT_DETECTOR, catalog, threads=threads)
     head = make_temporal(temporal, catalog, classifier)
+    pose = None
+    if head_pose:
+        from ferdesk.head_pose import HeadPoseEstimator
+
+        landmarks = [m for m in catalog.by_task("landmarks")]
+        if not landmarks:
+            raise ModelError("head pose needs the face-landmark model, and the catalog has no model of task landmarks")
+        pose = HeadPoseEstimator(landmarks[0], threads=threads)
     pipeline = Pipeline(det, classifier, align=align, temporal=head, prior_weights=weights, compare=second,
-                        compare_prior_weights=other_weights)
+                        compare_prior_weights=other_weights, head_pose=pose)
     return Stack(catalog, pipeline, prior if weights is not None else TRAINED)

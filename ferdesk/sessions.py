@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,20 +74,34 @@ def list_sessions(root: Path | None = None) -> list[Path]:
     return sorted((p for p in root.iterdir() if (p / "frames.csv").exists()), reverse=True)
 
 
+def openface_pose(row: dict) -> list[str]:
+    """OpenFace's pose_Rx, pose_Ry, pose_Rz (pitch, yaw, roll) in radians, from ferdesk's degrees. OpenFace
+    documents a camera frame with x right, y down and z away from the camera, and left-handed positive angles;
+    from ferdesk's frame (y up, z toward the camera, right-handed) that makes Rx = -pitch, Ry = yaw, Rz = roll.
+    Derived from the documentation, not compared with OpenFace's own output."""
+    if not row.get("pitch"):
+        return ["", "", ""]
+    pitch, yaw, roll = (math.radians(float(row[k])) for k in ("pitch", "yaw", "roll"))
+    return [f"{-pitch:.4f}", f"{yaw:.4f}", f"{roll:.4f}"]
+
+
 def export(folder: Path, fmt: str, out: Path | None = None) -> Path:
     """Write the session's frames in py-feat's (``fex``) or OpenFace's (``openface``) column names."""
     columns, rows = read_rows(folder)
     probs = [c for c in columns if c.startswith("p_")]
     if fmt == "fex":
         header = ["frame", "FaceRectX", "FaceRectY", "FaceRectWidth", "FaceRectHeight", "FaceScore",
-                  *(FEX_EMOTIONS.get(c[2:], c[2:]) for c in probs), "input", "approx_time", "face_id", "Identity"]
+                  *(FEX_EMOTIONS.get(c[2:], c[2:]) for c in probs), "input", "approx_time", "face_id", "Identity",
+                  "Pitch", "Roll", "Yaw"]
         # Identity: the tracked face as py-feat names the people it tells apart (Fex.identities)
         convert = lambda r: [r["frame"], r["x"], r["y"], r["w"], r["h"], r["score"], *(r[c] for c in probs),  # noqa: E731
-                             str(Path(folder) / "frames.csv"), r["time_s"], r["face_id"], f"Person_{r['face_id']}"]
+                             str(Path(folder) / "frames.csv"), r["time_s"], r["face_id"], f"Person_{r['face_id']}",
+                             r.get("pitch", ""), r.get("roll", ""), r.get("yaw", "")]
     elif fmt == "openface":
-        header = [*OPENFACE_LEADING, "face_x", "face_y", "face_width", "face_height", *(c[2:] for c in probs), "label"]
+        header = [*OPENFACE_LEADING, "face_x", "face_y", "face_width", "face_height", *(c[2:] for c in probs), "label",
+                  "pose_Rx", "pose_Ry", "pose_Rz"]
         convert = lambda r: [int(r["frame"]) + 1, int(r["face_id"]) - 1, r["time_s"], r["score"], 1,  # noqa: E731
-                             r["x"], r["y"], r["w"], r["h"], *(r[c] for c in probs), r["label"]]
+                             r["x"], r["y"], r["w"], r["h"], *(r[c] for c in probs), r["label"], *openface_pose(r)]
     else:
         raise FerdeskError(f"unknown export format {fmt!r} (fex, openface)")
     out = Path(out or Path(folder) / f"frames.{fmt}.csv")

@@ -50,6 +50,18 @@ class SecondOpinion:
 
 
 @dataclass(frozen=True)
+class HeadPose:
+    """Where a face points and how open its eyes are (``ferdesk.head_pose`` says how, and the signs)."""
+
+    pitch: float           # degrees, positive looking up
+    yaw: float             # degrees, positive turned toward the image's right
+    roll: float            # degrees, positive tilted counterclockwise in the image
+    eye_open_left: float   # the subject's left eye: lid gap over eye width
+    eye_open_right: float
+    presence: float        # the landmark network's face-presence probability
+
+
+@dataclass(frozen=True)
 class FaceResult:
     face_id: int
     box: tuple[float, float, float, float]
@@ -58,6 +70,7 @@ class FaceResult:
     label: str
     confidence: float
     compare: SecondOpinion | None = None
+    pose: HeadPose | None = None
 
 
 @dataclass(frozen=True)

@@ -556,3 +556,16 @@ def test_session_details_from_the_dialog_reach_the_next_recording_and_the_panel(
     window.sessions.root = tmp_path
     window.sessions.refresh()
     assert "participant P07" in window.sessions.summary.text() and "note: lights dimmed" in window.sessions.summary.text()
+
+
+def test_head_pose_toggle_shows_the_pose_of_the_selected_face(window, qtbot):
+    qtbot.waitUntil(lambda: window.stack_info is not None and window.frames_shown >= 1, timeout=20000)
+    assert not window.pose_action.isChecked()
+    window.pose_action.trigger()
+    qtbot.waitUntil(lambda: window.stack_info.head_pose, timeout=20000)
+    qtbot.waitUntil(lambda: window.latest.result.faces and window.latest.result.faces[0].pose is not None, timeout=20000)
+    qtbot.waitUntil(lambda: "yaw" in window.probs.caption.text(), timeout=20000)
+    assert window.pose_action.isChecked() and "eyes open" in window.probs.caption.text()
+    window.pose_action.trigger()
+    qtbot.waitUntil(lambda: not window.stack_info.head_pose, timeout=20000)
+    assert not window.errors

@@ -34,6 +34,9 @@ def add_arguments(p) -> None:
     p.add_argument("--stream", action="append", default=[], metavar="lsl|ws[:PORT]",
                    help="live output to other programs, repeatable: lsl (LSL outlets ferdesk-faces and ferdesk-markers) "
                         "or ws (a WebSocket server on 127.0.0.1, port 8765 or PORT); needs pip install 'ferdesk[stream]'")
+    p.add_argument("--head-pose", action="store_true",
+                   help="estimate each face's head pose (pitch, yaw, roll) and eye openness with the face-landmark "
+                        "network: the last columns of frames.csv (costs a landmark pass per face)")
     p.add_argument("--participant", help="who is recorded: an id stored in session.json (and shown in the sessions panel)")
     p.add_argument("--condition", help="the experimental condition, stored in session.json")
     p.add_argument("--note", help="a free note, stored in session.json")
@@ -45,7 +48,7 @@ def main(a) -> int:
         raise FerdeskError("--compare-backend needs --compare MODEL")
     runner = Runner(a.source, model=a.model, backend=a.backend, detector=a.detector, temporal=a.temporal, prior=a.prior,
                     compare=a.compare, compare_backend=a.compare_backend, streams=a.stream,
-                    participant=a.participant, condition=a.condition, note=a.note,
+                    participant=a.participant, condition=a.condition, note=a.note, head_pose=a.head_pose,
                     catalog=load_catalog(a), threads=a.threads, align=not a.no_align, realtime=a.realtime, strict=True,
                     record=None if a.no_log else (a.log or ""))
     names = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}

@@ -54,6 +54,10 @@ def frame_message(result: FrameResult, meta: dict) -> dict:
             b = f.compare
             face["compare"] = {"model": b.model, "backend": b.backend, "label": b.label,
                                "confidence": round(b.confidence, 4), "probs": [round(p, 4) for p in b.probs]}
+        if f.pose is not None:
+            p = f.pose
+            face["pose"] = {"pitch": round(p.pitch, 2), "yaw": round(p.yaw, 2), "roll": round(p.roll, 2),
+                            "eye_open_left": round(p.eye_open_left, 3), "eye_open_right": round(p.eye_open_right, 3)}
         faces.append(face)
     return {"type": "frame", "schema_version": SCHEMA_VERSION, "frame": result.frame_index,
             "time_s": round(result.time_s, 4), "wall_time": result.wall_time, "frame_size": list(result.frame_size),

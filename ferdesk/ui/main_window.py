@@ -223,6 +223,11 @@ class MainWindow(QMainWindow):
         sessions_action.setText("Sessions panel")
         sessions_action.setShortcut(QKeySequence("Ctrl+L"))
         view.addAction(sessions_action)
+        self.pose_action = QAction("Head pose and eye openness", self, checkable=True)
+        self.pose_action.setToolTip("a landmark pass per face: yaw, pitch, roll and eye openness in the side panel "
+                                    "and the session log")
+        self.pose_action.triggered.connect(lambda on: self.inference.request_stack(head_pose=on))
+        view.addAction(self.pose_action)
         temporal = bar.addMenu("&Temporal")
         self.temporal_group = QActionGroup(self)
         learned = self.catalog.by_task("temporal")
@@ -513,6 +518,7 @@ class MainWindow(QMainWindow):
         self.stack_info = info
         self._fill_model_menu()
         self._update_prior_menu(info.prior)
+        self.pose_action.setChecked(info.head_pose)
         for spec, act in self.stream_actions.items():
             act.setChecked(spec in info.streams)
         for group, value in ((self.detector_group, info.detector), (self.temporal_group, info.temporal),

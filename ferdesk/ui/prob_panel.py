@@ -57,6 +57,10 @@ class ProbabilityPanel(QGroupBox):
 
     def show_face(self, face: FaceResult | None) -> None:
         text = "no face" if face is None else f"face #{face.face_id}: {face.label} ({face.confidence:.0%})"
+        if face is not None and face.pose is not None:
+            p = face.pose
+            text += (f"\nyaw {p.yaw:+.0f}°, pitch {p.pitch:+.0f}°, roll {p.roll:+.0f}°; "
+                     f"eyes open {p.eye_open_left:.2f} / {p.eye_open_right:.2f} (left / right)")
         if text != self.caption.text():
             self.caption.setText(text)
         self.bars.values = tuple(0.0 for _ in self.bars.labels) if face is None else tuple(face.probs)
