@@ -16,9 +16,9 @@ face's own axis.)
 
 Eye openness is each eye's lid gap over its width (landmarks 159/145 over 33/133 for the subject's right eye,
 386/374 over 263/362 for the left): about 0.25 to 0.35 open, under 0.1 closed. ``left`` and ``right`` are the
-subject's. The depth the network gives is learnt, not measured, so the angles are estimates: within a few
-degrees near frontal (``tests/test_head_pose.py`` checks that mirroring the face negates yaw and roll and that
-turning the image turns roll), coarser at large angles.
+subject's. Roll follows an in-plane turn of the image within 3 degrees (``tests/test_head_pose.py``, which also
+checks the geometry on rotated synthetic heads); yaw and pitch rest on the depth the network has learnt and
+have not been measured against a reference.
 """
 from __future__ import annotations
 
