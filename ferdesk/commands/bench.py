@@ -28,6 +28,10 @@ PACKAGE_PARENT = str(Path(ferdesk.__file__).resolve().parents[1])
 
 
 def add_arguments(p) -> None:
+    p.add_argument("--all", action="store_true",
+                   help="every installed classifier on every backend that runs it here, and the temporal models (this "
+                        "machine's model map, shown by the window's Model > Model map); the default when no --model "
+                        "or --backend is given")
     p.add_argument("--model", action="append", help="only these classifiers or temporal models (repeatable)")
     p.add_argument("--backend", action="append", help="only these backends (repeatable)")
     p.add_argument("--runs", type=positive_int, default=300, help="timed single-face runs per pair")
@@ -126,6 +130,29 @@ def check_selection(catalog: Catalog, models: list[str], backends: list[str]) ->
         engines.get(name)  # an unknown backend: one line listing the known ones
 
 
+class Progress:
+    """``bench: K/N MODEL on BACKEND`` on stderr before each measurement: a bar redrawn in place on a terminal,
+    one line each otherwise (the window reads these lines for its progress bar)."""
+
+    def __init__(self, total: int):
+        self.total, self.count = total, 0
+        self.tty = sys.stderr.isatty()
+
+    def step(self, what: str) -> None:
+        self.count += 1
+        if self.tty:
+            filled = round(20 * (self.count - 1) / max(self.total, 1))
+            sys.stderr.write(f"\r[{'#' * filled}{'-' * (20 - filled)}] bench: {self.count}/{self.total} {what}\033[K")
+        else:
+            sys.stderr.write(f"bench: {self.count}/{self.total} {what}\n")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.tty and self.total:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
 def main(a) -> int:
     if a.worker:
         model, backend = a.worker
@@ -137,6 +164,8 @@ def main(a) -> int:
     if a.rounds < 1:
         print("error: --rounds must be at least 1", file=sys.stderr)
         return 2
+    if a.all and (a.model or a.backend):
+        raise FerdeskError("--all measures every model on every backend: leave out --model and --backend")
     catalog = load_catalog(a)
     check_selection(catalog, a.model or [], a.backend or [])
     pairs = [(spec, backend, info) for spec in catalog.by_task("classifier") for backend, info in model_backends(spec).items()]
@@ -145,10 +174,12 @@ def main(a) -> int:
              if (not a.model or spec.name in a.model)
              and (not a.backend or backend in a.backend or (backend == "temporal" and "onnxruntime" in a.backend))]
     measured: list[list[dict]] = [[] for _ in pairs]
+    progress = Progress(sum(1 for _, _, info in pairs if info["available"]) * a.rounds)
     for _ in range(a.rounds):
         for k, (spec, backend, info) in enumerate(pairs):
             if not info["available"] or (measured[k] and "error" in measured[k][-1]):
                 continue
+            progress.step(f"{spec.name} on {backend}")
             cmd = [sys.executable, "-m", "ferdesk", "bench", "--worker", spec.name, backend,
                    "--runs", str(a.runs), "--batch", str(a.batch), "--threads", str(a.threads)]
             for pack in a.models or ():
@@ -160,6 +191,7 @@ def main(a) -> int:
                 measured[k].append({"error": (out.stderr.strip().splitlines() or ["failed"])[-1]})
                 continue
             measured[k].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    progress.done()
     rows = []
     for (spec, backend, info), results in zip(pairs, measured):
         if not info["available"]:

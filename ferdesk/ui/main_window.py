@@ -33,6 +33,7 @@ from ferdesk.ui.sessions_panel import SessionsPanel
 from ferdesk.ui.video_view import VideoView
 from ferdesk.workers import DisplayResult, InferenceWorker, SourceInfo, StackInfo
 from ferdesk.ui.agreement_chart import AgreementChart
+from ferdesk.ui.model_map import ModelMapDialog
 from ferdesk.ui.details_dialog import SessionDetailsDialog
 
 
@@ -288,6 +289,7 @@ class MainWindow(QMainWindow):
         self.model_menu.addSeparator()
         self._fill_compare_menu(tiers)
         self.all_models_action = self.model_menu.addAction("All models...", self.show_model_table)
+        self.model_menu.addAction("Model map (this machine)...", self.show_model_map)
 
     def _fill_compare_menu(self, tiers: dict) -> None:
         """Model > Compare with: a second model run on the same faces (A/B), or none."""
@@ -317,6 +319,16 @@ class MainWindow(QMainWindow):
                 act.triggered.connect(lambda _=False, n=name: self.inference.request_stack(compare_backend=n))
                 backends.addAction(act)
                 self.compare_menu.addAction(act)
+
+    def show_model_map(self) -> ModelMapDialog:
+        """Accuracy against this machine's latency, one point per model and backend; a click runs that one."""
+        current = (self.stack_info.model, self.stack_info.backend) if self.stack_info else None
+        folders = [p for p in self.catalog.packs if Path(p).is_dir()]   # --models DIR (installed packs are found anyway)
+        dialog = ModelMapDialog(self.catalog, current, packs=folders, parent=self)
+        dialog.model_chosen.connect(lambda model, backend: self.inference.request_stack(model=model, backend=backend))
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def show_model_table(self, compare: bool = False) -> ModelTableDialog:
         """Every model; the one chosen runs (or, with ``compare``, becomes the comparison model)."""
