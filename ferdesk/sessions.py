@@ -71,7 +71,13 @@ def list_sessions(root: Path | None = None) -> list[Path]:
     root = Path(root or sessions_root())
     if not root.exists():
         return []
-    return sorted((p for p in root.iterdir() if (p / "frames.csv").exists()), reverse=True)
+    found = []
+    for p in root.iterdir():
+        if (p / "frames.csv").exists():
+            found.append(p)
+        elif p.is_dir():   # a batch: one session per source inside
+            found += [q for q in p.iterdir() if (q / "frames.csv").exists()]
+    return sorted(found, reverse=True)
 
 
 def openface_pose(row: dict) -> list[str]:

@@ -35,9 +35,10 @@ def test_run_on_a_clip_logs_every_face_of_every_frame(clip, tmp_path):
         rows = list(csv.reader(f))
     header, body = rows[0], rows[1:]
     assert header == (LEADING + [f"p_{l}" for l in labels] + ["model", "backend"]
-                      + ["b_model", "b_backend", "b_label", "b_confidence"] + [f"b_p_{l}" for l in labels])
+                      + ["b_model", "b_backend", "b_label", "b_confidence"] + [f"b_p_{l}" for l in labels]
+                      + ["pitch", "yaw", "roll", "eye_open_left", "eye_open_right"])
     assert len(body) >= 24 * 2 * 0.9, "two faces in (almost) every frame"
-    assert all(not any(r[header.index("b_model"):]) for r in body), "no comparison asked, none logged"
+    assert all(not any(r[header.index("b_model"):]) for r in body), "no comparison or head pose asked, none logged"
     frames = sorted({int(r[0]) for r in body})
     assert frames[0] == 0 and frames[-1] == 23
     for row in body:

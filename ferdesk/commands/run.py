@@ -8,14 +8,20 @@ import time
 from pathlib import Path
 
 from ferdesk.commands import load_catalog, positive_int, positive_number
+from ferdesk.batch import batch_sources, plan, session_finished, set_aside
 from ferdesk.comparison import Agreement
 from ferdesk.errors import FerdeskError
 from ferdesk.metrics import StageStats, peak_rss_mb
+from ferdesk.recorder import new_session_dir
 from ferdesk.runner import Notice, Processed, Runner
+from ferdesk.sources import make_source
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--source", default="default", help="a video/image file or folder, camera:N, demo, or default (first camera, else demo)")
+    p.add_argument("--source", action="append",
+                   help="a video/image file or folder, camera:N, demo, or default (first camera, else demo); several "
+                        "--source values, or a folder of videos, are a batch: one session each under --log DIR, "
+                        "and the same command again skips the sessions that finished")
     p.add_argument("--model", help="classifier from the catalog (default: the catalog's default)")
     p.add_argument("--backend", help="onnxruntime or litert (default: the first available for the model)")
     p.add_argument("--detector", help="blazeface (default), blazeface-full, opencv-cascade, dlib-hog")
@@ -46,14 +52,32 @@ def add_arguments(p) -> None:
 def main(a) -> int:
     if a.compare_backend and not a.compare:
         raise FerdeskError("--compare-backend needs --compare MODEL")
-    runner = Runner(a.source, model=a.model, backend=a.backend, detector=a.detector, temporal=a.temporal, prior=a.prior,
-                    compare=a.compare, compare_backend=a.compare_backend, streams=a.stream,
-                    participant=a.participant, condition=a.condition, note=a.note, head_pose=a.head_pose,
-                    catalog=load_catalog(a), threads=a.threads, align=not a.no_align, realtime=a.realtime, strict=True,
-                    record=None if a.no_log else (a.log or ""))
+    specs = a.source or ["default"]
+    batch = batch_sources(specs)
+    if batch is None:
+        summary = run_one(a, specs[0], None if a.no_log else (a.log or ""), progress=None)
+        print_summary(a, summary)
+        return 0
+    return run_batch(a, batch)
+
+
+def make_runner(a, source: str, record) -> Runner:
+    return Runner(source, model=a.model, backend=a.backend, detector=a.detector, temporal=a.temporal, prior=a.prior,
+                  compare=a.compare, compare_backend=a.compare_backend, streams=a.stream,
+                  participant=a.participant, condition=a.condition, note=a.note, head_pose=a.head_pose,
+                  catalog=load_catalog(a), threads=a.threads, align=not a.no_align, realtime=a.realtime, strict=True,
+                  record=record)
+
+
+def run_one(a, source: str, record, progress) -> dict:
+    """Run one source to its end (or --max-frames, --duration, a signal); the summary as plain data.
+    ``progress(frames)`` is called after each processed frame when given."""
+    runner = make_runner(a, source, record)
     names = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
+    interrupted = []
 
     def request_stop(signum, _frame):
+        interrupted.append(names.get(signum, signum))
         runner.stop(f"{names.get(signum, signum)} received", ended="interrupted")
 
     signal.signal(signal.SIGINT, request_stop)
@@ -77,6 +101,8 @@ def main(a) -> int:
             agreement.add(result, runner.stack.model, runner.stack.backend)
         frames += 1
         faces += len(result.faces)
+        if progress is not None:
+            progress(frames)
         if a.max_frames is not None and frames >= a.max_frames:
             runner.stop("--max-frames reached")
         elif a.duration is not None and t_last - t_first >= a.duration:
@@ -84,7 +110,7 @@ def main(a) -> int:
     processing_s = t_last - t_first
     stack, log = runner.stack, runner.last_session
     summary = {
-        "source": runner.source_description or a.source, "model": stack.model, "backend": stack.backend,
+        "source": runner.source_description or source, "model": stack.model, "backend": stack.backend,
         "detector": stack.detector, "temporal": stack.temporal, "prior": stack.prior,
         "frames_processed": frames, "frames_dropped": runner.frames_dropped, "faces": faces,
         "processing_s": round(processing_s, 3), "fps": round(frames / processing_s, 2) if processing_s > 0 else 0.0,
@@ -95,20 +121,98 @@ def main(a) -> int:
         summary["compare"] = (agreement or Agreement(())).summary()
     if a.stream:
         summary["streams"] = a.stream
+    if interrupted:
+        summary["interrupted"] = interrupted[0]
+    return summary
+
+
+def print_summary(a, summary: dict) -> None:
     if a.json:
         print(json.dumps(summary, indent=2))
+        return
+    print(f"{summary['source']}: {summary['frames_processed']} frames ({summary['frames_dropped']} dropped), "
+          f"{summary['faces']} faces, {summary['fps']} FPS over {summary['processing_s']:.2f} s; "
+          f"peak RSS {summary['peak_rss_mb']} MB")
+    print(f"model {summary['model']} on {summary['backend']}, detector {summary['detector']}"
+          + (f", prior {summary['prior']}" if summary["prior"] != "trained" else ""))
+    for stage, d in summary["latency_ms"].items():
+        print(f"  {stage:<9} p50 {d['p50']:7.2f} ms   p95 {d['p95']:7.2f} ms")
+    if "compare" in summary:
+        print_comparison(summary["compare"])
+    if summary["log"]:
+        print(f"log: {summary['log']}")
+
+
+def run_batch(a, sources: list[str]) -> int:
+    """One session per source under --log DIR; sources whose session ended normally there are skipped."""
+    if a.no_log:
+        raise FerdeskError("a batch (several sources, or a folder of videos) writes one session per source: "
+                           "give --log DIR instead of --no-log")
+    root = Path(a.log) if a.log else new_session_dir()
+    items = plan(sources, root)
+    todo = [it for it in items if not it.done]
+    print(f"batch: {len(items)} sources into {root}; {len(items) - len(todo)} done already, {len(todo)} to run",
+          file=sys.stderr)
+    results = []
+    for n, item in enumerate(todo, 1):
+        moved = set_aside(item.folder)
+        if moved is not None:
+            print(f"batch: {item.folder.name} was not finished; kept as {moved.name} and run again", file=sys.stderr)
+        total = frame_count(item.source)
+        bar = FileProgress(n, len(todo), Path(item.source).name, total)
+        summary = run_one(a, item.source, item.folder, progress=bar.update)
+        bar.done()
+        results.append(summary)
+        if "interrupted" in summary:
+            print(f"batch: interrupted ({summary['interrupted']}) in {item.folder.name}; "
+                  f"{n - 1 + len(items) - len(todo)} of {len(items)} done; run the same command again to go on",
+                  file=sys.stderr)
+            break
+    finished = sum(session_finished(it.folder) for it in items)
+    report = {"batch": str(root), "sources": len(items), "finished": finished, "ran": results,
+              "skipped": [str(it.folder) for it in items if it.done]}
+    if a.json:
+        print(json.dumps(report, indent=2))
     else:
-        print(f"{summary['source']}: {frames} frames ({summary['frames_dropped']} dropped), {faces} faces, "
-              f"{summary['fps']} FPS over {processing_s:.2f} s; peak RSS {summary['peak_rss_mb']} MB")
-        print(f"model {stack.model} on {stack.backend}, detector {stack.detector}"
-              + (f", prior {stack.prior}" if stack.prior != "trained" else ""))
-        for stage, d in summary["latency_ms"].items():
-            print(f"  {stage:<9} p50 {d['p50']:7.2f} ms   p95 {d['p95']:7.2f} ms")
-        if a.compare:
-            print_comparison(summary["compare"])
-        if log:
-            print(f"log: {log}")
-    return 0
+        for summary in results:
+            print(f"{summary['source']}: {summary['frames_processed']} frames, {summary['faces']} faces, "
+                  f"{summary['fps']} FPS -> {summary['log']}")
+        print(f"batch {root}: {finished} of {len(items)} sources finished")
+    return 0 if finished == len(items) else 130
+
+
+def frame_count(source: str) -> int | None:
+    try:
+        src = make_source(source)
+        src.open()
+        try:
+            return src.frame_count
+        finally:
+            src.close()
+    except FerdeskError:
+        return None     # the run itself will say what is wrong with it
+
+
+class FileProgress:
+    """``[n/N] name: frames/total`` on stderr: redrawn in place on a terminal, every 100 frames otherwise."""
+
+    def __init__(self, n: int, count: int, name: str, total: int | None):
+        self.head, self.total, self.tty = f"[{n}/{count}] {name}", total, sys.stderr.isatty()
+
+    def update(self, frames: int) -> None:
+        of = f"/{self.total}" if self.total else ""
+        if self.tty:
+            share = frames / self.total if self.total else 0.0
+            bar = "#" * round(20 * min(share, 1.0))
+            sys.stderr.write(f"\r{self.head}: [{bar:<20}] {frames}{of} frames\033[K")
+            sys.stderr.flush()
+        elif frames % 100 == 0:
+            print(f"{self.head}: {frames}{of} frames", file=sys.stderr)
+
+    def done(self) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+        print(f"{self.head}: finished", file=sys.stderr)
 
 
 def print_comparison(c: dict) -> None:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QL
                                QPushButton, QVBoxLayout, QWidget)
 
 from ferdesk.errors import FerdeskError
-from ferdesk.sessions import list_sessions, summarise
+from ferdesk.sessions import list_sessions, sessions_root, summarise
 from ferdesk.ui.video_view import LABEL_COLOURS
 
 
@@ -45,7 +45,8 @@ class SessionsPanel(QDockWidget):
     def refresh(self) -> None:
         self.list.clear()
         for folder in list_sessions(self.root):
-            item = QListWidgetItem(folder.name)
+            item = QListWidgetItem(folder.name if folder.parent == Path(self.root or sessions_root()) else
+                                   f"{folder.parent.name}/{folder.name}")
             item.setData(256, str(folder))
             self.list.addItem(item)
         if self.list.count():
