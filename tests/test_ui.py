@@ -569,3 +569,29 @@ def test_head_pose_toggle_shows_the_pose_of_the_selected_face(window, qtbot):
     window.pose_action.trigger()
     qtbot.waitUntil(lambda: not window.stack_info.head_pose, timeout=20000)
     assert not window.errors
+
+
+def test_the_batch_queue_runs_videos_beside_the_live_view_and_resumes_after_a_stop(window, qtbot, tmp_path, clip):
+    import shutil
+
+    from PySide6.QtCore import Qt as QtCore_Qt
+
+    for k in range(3):
+        shutil.copy(clip, tmp_path / f"take{k}.mp4")
+    qtbot.waitUntil(lambda: window.stack_info is not None and window.frames_shown >= 1, timeout=20000)
+    panel = window.batch
+    panel.add_sources([str(tmp_path / f"take{k}.mp4") for k in range(3)])
+    panel.set_output(tmp_path / "out")
+    panel.start()
+    # stop as the second video starts: it is left interrupted, the third is not run
+    panel.worker.file_started.connect(lambda n, *_: n == 1 and panel.worker.stop(), QtCore_Qt.DirectConnection)
+    with qtbot.waitSignal(panel.batch_finished, timeout=120000) as first:
+        pass
+    assert first.args == [1, 3] and "Start resumes" in panel.status.text()
+    shown = window.frames_shown
+    done_first = (tmp_path / "out" / "take0" / "frames.csv").stat().st_mtime_ns
+    with qtbot.waitSignal(panel.batch_finished, timeout=120000) as second:
+        panel.start()
+    assert second.args == [3, 3]
+    assert (tmp_path / "out" / "take0" / "frames.csv").stat().st_mtime_ns == done_first    # not redone
+    assert window.frames_shown > shown and not window.errors                               # the live view went on

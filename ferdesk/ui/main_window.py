@@ -33,6 +33,7 @@ from ferdesk.ui.sessions_panel import SessionsPanel
 from ferdesk.ui.video_view import VideoView
 from ferdesk.workers import DisplayResult, InferenceWorker, SourceInfo, StackInfo
 from ferdesk.ui.agreement_chart import AgreementChart
+from ferdesk.ui.batch_panel import BatchPanel
 from ferdesk.ui.model_map import ModelMapDialog
 from ferdesk.ui.details_dialog import SessionDetailsDialog
 
@@ -144,6 +145,10 @@ class MainWindow(QMainWindow):
         self.sessions = SessionsPanel(parent=self)
         self.addDockWidget(Qt.RightDockWidgetArea, self.sessions)
         self.sessions.hide()
+        self.batch = BatchPanel(self._batch_stack, catalog=self.catalog, parent=self)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.batch)
+        self.batch.hide()
+        self.batch.batch_finished.connect(lambda *_: self.sessions.refresh())
         self._build_menus()
         self._restore_layout()
         # cyclic garbage holding Qt objects must not be freed in a worker thread (ui_thread_gc.py)
@@ -224,6 +229,9 @@ class MainWindow(QMainWindow):
         sessions_action.setText("Sessions panel")
         sessions_action.setShortcut(QKeySequence("Ctrl+L"))
         view.addAction(sessions_action)
+        batch_action = self.batch.toggleViewAction()
+        batch_action.setText("Batch queue")
+        view.addAction(batch_action)
         self.pose_action = QAction("Head pose and eye openness", self, checkable=True)
         self.pose_action.setToolTip("a landmark pass per face: yaw, pitch, roll and eye openness in the side panel "
                                     "and the session log")
@@ -434,6 +442,14 @@ class MainWindow(QMainWindow):
         if ok:
             self.inference.request_marker("marker", text, frame, time_s)
 
+    def _batch_stack(self) -> dict:
+        """What the batch queue runs: the live view's model, backend, detector, prior and head pose."""
+        s = self.stack_info
+        if s is None:
+            return {}
+        return {"model": s.model, "backend": s.backend, "detector": s.detector, "prior": s.prior,
+                "head_pose": s.head_pose}
+
     def edit_session_details(self) -> SessionDetailsDialog:
         dialog = SessionDetailsDialog(self.session_details, parent=self)
         dialog.accepted.connect(lambda: self._set_session_details(dialog.details()))
@@ -631,6 +647,7 @@ class MainWindow(QMainWindow):
         self._video_timer.stop()
         self._charts_timer.stop()
         self.inference.stop(*self.end_reason)
+        self.batch.shutdown()
         self._inference_thread.quit()
         self._inference_thread.wait(5000)
         if self._inference_thread.isFinished():
