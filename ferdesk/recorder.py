@@ -58,8 +58,12 @@ def frames_columns(labels: tuple[str, ...] | list[str]) -> list[str]:
 
 
 class SessionRecorder:
-    def __init__(self, folder: Path, labels: tuple[str, ...], meta: dict, flush_interval: float = 0.5):
+    def __init__(self, folder: Path, labels: tuple[str, ...], meta: dict, flush_interval: float = 0.5,
+                 video_mode: str = "off", video_fps: float | None = None):
+        """``video_mode``: also store the frames in video.mp4 (``ferdesk.video_log``: clean, overlay or blur)."""
         self.folder = Path(folder)
+        self.video_mode, self.video_fps = video_mode, video_fps
+        self.video = None
         self.labels = tuple(labels)
         self.meta = dict(meta)  # source, model, backend, detector, ... as known at start
         self.flush_interval = flush_interval
@@ -90,6 +94,10 @@ class SessionRecorder:
         except OSError as e:
             raise LogError(f"cannot write the session log to {self.folder}: {e.strerror or e}") from None
         self._writer.writerow(frames_columns(self.labels))
+        if self.video_mode != "off":
+            from ferdesk.video_log import VideoLog
+
+            self.video = VideoLog(self.folder, self.video_mode, self.video_fps)
         self.flush()
         return self
 
@@ -103,6 +111,8 @@ class SessionRecorder:
         fd, self._fd = self._fd, None
         try:
             self._fd = fd
+            if self.video is not None:
+                self.video.close()
             self.flush()
             os.fsync(fd)
         finally:
@@ -139,8 +149,12 @@ class SessionRecorder:
         """A change during the session (model/backend/detector switch...), kept in session.json."""
         self.events.append({"event": kind, "frame": frame, "wall_time": iso_utc(time.time()), **data})
 
-    def add(self, result: FrameResult, model: str, backend: str, dropped_total: int | None = None) -> None:
+    def add(self, result: FrameResult, model: str, backend: str, dropped_total: int | None = None,
+            image=None) -> None:
+        """One processed frame's faces (and, when the video is recorded, ``image``, the frame itself)."""
         self.mark_first_read()
+        if self.video is not None and image is not None:
+            self.video.write(image, result)
         wall = iso_utc(result.wall_time)
         blank = [""] * (len(COMPARE_COLUMNS) + len(self.labels))
         no_pose = [""] * len(POSE_COLUMNS)
@@ -184,6 +198,8 @@ class SessionRecorder:
                 raise
             self._pending.seek(0)
             self._pending.truncate()
+        if self.video is not None:
+            self.video.flush()
         self._write_session_json()
         self._last_flush = time.monotonic()
 
@@ -213,6 +229,7 @@ class SessionRecorder:
             "columns": frames_columns(self.labels),
             "events": self.events,
             "markers": self.markers,
+            "video": self.video.describe() if self.video is not None else None,
             **{k: v for k, v in self.meta.items() if k not in ("source", "model", "backend", "detector")},
         }
 

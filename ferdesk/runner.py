@@ -238,10 +238,11 @@ class Runner:
                  record: Path | str | None = None, prior: str | None = None, compare: str | None = None,
                  compare_backend: str | None = None, streams: tuple[str, ...] | list[str] = (),
                  participant: str | None = None, condition: str | None = None, note: str | None = None,
-                 head_pose: bool = False):
+                 head_pose: bool = False, record_video: str = "off"):
         """``record``: start recording as soon as the source is open, into that folder ("" or a Path), or
         not at all (None). ``streams``: live outputs to open at the start (``lsl``, ``ws[:PORT]``).
-        ``participant``, ``condition``, ``note``: who and what, stored in each recording's session.json."""
+        ``participant``, ``condition``, ``note``: who and what, stored in each recording's session.json.
+        ``record_video``: recordings also store the video (``ferdesk.video_log``: clean, overlay or blur)."""
         self.source_spec = source
         self.source_description: str | None = None
         self.last_session: str | None = None     # the folder of the latest recording
@@ -260,6 +261,7 @@ class Runner:
             self._requests.put(("stream", (spec, True)))
         self.streams = StreamSet()
         self.session_details = {"participant": participant, "condition": condition, "note": note}
+        self.record_video = record_video
         self._stop = threading.Event()
         self.stop_reason = "stopped"
         self.stop_ended = "normally"
@@ -289,6 +291,10 @@ class Runner:
         """Who and what for the recordings started from now on (None or "": not given)."""
         self._requests.put(("details", {"participant": participant or None, "condition": condition or None,
                                         "note": note or None}))
+
+    def request_record_video(self, mode: str) -> None:
+        """Store the video of the recordings started from now on: off, clean, overlay or blur."""
+        self._requests.put(("video", mode))
 
     def request_stream(self, spec: str, on: bool = True) -> None:
         """Open (or, with ``on`` false, close) a live output: ``lsl``, ``ws`` or ``ws:PORT``."""
@@ -381,7 +387,7 @@ class Runner:
                 result = replace(result, timings_ms={"capture": capture, **result.timings_ms})
                 self.last_frame, self.last_time_s = result.frame_index, result.time_s
                 if self.recorder:
-                    yield from self._record(result)
+                    yield from self._record(result, located.frame.image)
                 if self.streams.open_streams:
                     yield from self._stream(result)
                 yield Processed(located.frame.image, result, self.stack.pipeline.classifier.labels, self.frames_dropped,
@@ -527,8 +533,9 @@ class Runner:
             yield Notice("nothing to record: the source has ended or is not open; open a source first", "warning")
             return
         try:
+            fps = self._feed.source.fps if self._feed else None
             self.recorder = SessionRecorder(folder or new_session_dir(), self.stack.pipeline.classifier.labels,
-                                            self.recording_meta()).open()
+                                            self.recording_meta(), video_mode=self.record_video, video_fps=fps).open()
         except FerdeskError as e:
             if self.strict:
                 raise
@@ -540,10 +547,10 @@ class Runner:
         self.recorder.mark_first_read()
         yield self.info()
 
-    def _record(self, result: FrameResult) -> Iterator:
+    def _record(self, result: FrameResult, image: np.ndarray | None = None) -> Iterator:
         try:
             self.recorder.add(result, self.stack.model, self.stack.backend,
-                              dropped_total=self.frames_dropped - self._dropped_at_record)
+                              dropped_total=self.frames_dropped - self._dropped_at_record, image=image)
         except (OSError, LogError) as e:
             yield from self._recording_failed(e)
 
@@ -616,6 +623,8 @@ class Runner:
             yield from self._marker(*arg)
         elif kind == "stream":
             yield from self._switch_stream(*arg)
+        elif kind == "video":
+            self.record_video = arg
         elif kind == "details":
             self.session_details = arg
             if self.recorder:   # the open recording keeps what it started with; the change is an event

@@ -91,8 +91,66 @@ def openface_pose(row: dict) -> list[str]:
     return [f"{-pitch:.4f}", f"{yaw:.4f}", f"{roll:.4f}"]
 
 
+def read_video_index(folder: Path) -> list[tuple[int, float]]:
+    """(source frame, media time) per video frame of a session recorded with its video."""
+    from ferdesk.video_log import INDEX_FILE, VIDEO_FILE
+
+    folder = Path(folder)
+    if not (folder / VIDEO_FILE).exists() or not (folder / INDEX_FILE).exists():
+        raise FerdeskError(f"session {folder} has no video (record with --record-video, or the window's Video choice)")
+    with open(folder / INDEX_FILE, newline="") as f:
+        return [(int(r["frame"]), float(r["time_s"])) for r in csv.DictReader(f)]
+
+
+def faces_by_frame(rows: list[dict]) -> dict[int, list[dict]]:
+    """frames.csv rows grouped by source frame, each as ``face_id, box, label, confidence``."""
+    by_frame: dict[int, list[dict]] = {}
+    for r in rows:
+        by_frame.setdefault(int(r["frame"]), []).append({
+            "face_id": int(r["face_id"]), "box": tuple(float(r[k]) for k in ("x", "y", "w", "h")),
+            "label": r["label"], "confidence": float(r["confidence"])})
+    return by_frame
+
+
+def export_video(folder: Path, out: Path | None = None) -> Path:
+    """The session's video with each frame's boxes, ids and labels from frames.csv drawn in."""
+    import cv2
+
+    from ferdesk.video_log import VIDEO_FILE, draw_faces
+
+    folder = Path(folder)
+    index = read_video_index(folder)
+    _, rows = read_rows(folder)
+    faces = faces_by_frame(rows)
+    cap = cv2.VideoCapture(str(folder / VIDEO_FILE))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    out = Path(out or folder / "overlay.mp4")
+    writer = None
+    try:
+        for frame, _ in index:
+            ok, image = cap.read()
+            if not ok:
+                break
+            if writer is None:
+                h, w = image.shape[:2]
+                writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+                if not writer.isOpened():
+                    raise FerdeskError(f"cannot write {out}: OpenCV has no MPEG-4 writer here")
+            writer.write(draw_faces(image, faces.get(frame, [])))
+    finally:
+        cap.release()
+        if writer is not None:
+            writer.release()
+    if writer is None:
+        raise FerdeskError(f"the video of session {folder} has no frame that can be read")
+    return out
+
+
 def export(folder: Path, fmt: str, out: Path | None = None) -> Path:
-    """Write the session's frames in py-feat's (``fex``) or OpenFace's (``openface``) column names."""
+    """Write the session's frames in py-feat's (``fex``) or OpenFace's (``openface``) column names, or its
+    video with the log drawn in (``video``)."""
+    if fmt == "video":
+        return export_video(folder, out)
     columns, rows = read_rows(folder)
     probs = [c for c in columns if c.startswith("p_")]
     if fmt == "fex":

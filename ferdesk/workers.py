@@ -59,6 +59,9 @@ class InferenceWorker(QObject):
     def request_session_details(self, details: dict) -> None:
         self.runner.request_session_details(details.get("participant"), details.get("condition"), details.get("note"))
 
+    def request_record_video(self, mode: str) -> None:
+        self.runner.request_record_video(mode)
+
     def request_stream(self, spec: str, on: bool) -> None:
         self.runner.request_stream(spec, on)
 

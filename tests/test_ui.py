@@ -595,3 +595,19 @@ def test_the_batch_queue_runs_videos_beside_the_live_view_and_resumes_after_a_st
     assert second.args == [3, 3]
     assert (tmp_path / "out" / "take0" / "frames.csv").stat().st_mtime_ns == done_first    # not redone
     assert window.frames_shown > shown and not window.errors                               # the live view went on
+
+
+def test_a_recording_with_its_video_chosen_in_the_toolbar_says_so_and_stores_it(window, qtbot, tmp_path):
+    qtbot.waitUntil(lambda: window.stack_info is not None and window.frames_shown >= 1, timeout=20000)
+    window.video_choice.setCurrentIndex(window.video_choice.findData("blur"))
+    folder = tmp_path / "rec"
+    window.inference.request_recording(folder)
+    qtbot.waitUntil(lambda: window.stack_info.recording is not None, timeout=20000)
+    qtbot.waitUntil(lambda: "VIDEO" in window.rec_label.text(), timeout=5000)
+    shown = window.frames_shown
+    qtbot.waitUntil(lambda: window.frames_shown > shown + 5, timeout=20000)
+    window.inference.request_stop_recording()
+    qtbot.waitUntil(lambda: window.stack_info.recording is None, timeout=20000)
+    meta = json.loads((folder / "session.json").read_text())
+    assert meta["video"]["mode"] == "blur" and meta["video"]["frames"] == meta["frames_processed"] > 0
+    assert (folder / "video.mp4").stat().st_size > 0

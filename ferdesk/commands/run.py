@@ -43,6 +43,9 @@ def add_arguments(p) -> None:
     p.add_argument("--head-pose", action="store_true",
                    help="estimate each face's head pose (pitch, yaw, roll) and eye openness with the face-landmark "
                         "network: the last columns of frames.csv (costs a landmark pass per face)")
+    p.add_argument("--record-video", choices=("off", "clean", "overlay", "blur"), default="off",
+                   help="also store the processed frames in video.mp4 in the session folder: clean, overlay (boxes "
+                        "and labels drawn in) or blur (faces blurred); off by default")
     p.add_argument("--participant", help="who is recorded: an id stored in session.json (and shown in the sessions panel)")
     p.add_argument("--condition", help="the experimental condition, stored in session.json")
     p.add_argument("--note", help="a free note, stored in session.json")
@@ -65,6 +68,7 @@ def make_runner(a, source: str, record) -> Runner:
     return Runner(source, model=a.model, backend=a.backend, detector=a.detector, temporal=a.temporal, prior=a.prior,
                   compare=a.compare, compare_backend=a.compare_backend, streams=a.stream,
                   participant=a.participant, condition=a.condition, note=a.note, head_pose=a.head_pose,
+                  record_video=a.record_video,
                   catalog=load_catalog(a), threads=a.threads, align=not a.no_align, realtime=a.realtime, strict=True,
                   record=record)
 

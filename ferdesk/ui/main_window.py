@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QThread, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu, QScrollArea, QSplitter, QToolBar,
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu, QScrollArea, QSplitter, QToolBar,
                                QVBoxLayout, QWidget)
 
 from ferdesk.catalog import Catalog
@@ -220,6 +220,16 @@ class MainWindow(QMainWindow):
         self.details_action.triggered.connect(self.edit_session_details)
         tools.addAction(self.details_action)
         self.session_details: dict = {"participant": None, "condition": None, "note": None}
+        self._recording_video = "off"
+        self.video_choice = QComboBox()
+        for mode, text in (("off", "Video: not stored"), ("clean", "Video: stored"),
+                           ("overlay", "Video: stored with overlays"), ("blur", "Video: stored, faces blurred")):
+            self.video_choice.addItem(text, mode)
+        self.video_choice.setToolTip("whether the recordings that follow also store the video (video.mp4 in the "
+                                     "session folder): off by default; faces blurred keeps who was there private")
+        self.video_choice.currentIndexChanged.connect(
+            lambda _: self.inference.request_record_video(self.video_choice.currentData()))
+        tools.addWidget(self.video_choice)
         self.rec_label = QLabel()
         self.rec_label.setStyleSheet("color: #e03131; font-weight: bold; padding: 0 8px;")
         self.rec_label.setToolTip("recording: every face of every frame goes to the session log")
@@ -538,6 +548,8 @@ class MainWindow(QMainWindow):
     def _on_stack(self, info: StackInfo) -> None:
         if self.stack_info and self.stack_info.recording and not info.recording:
             self.sessions.refresh()  # a recording just ended
+        if info.recording and not (self.stack_info and self.stack_info.recording):
+            self._recording_video = self.video_choice.currentData()   # what this recording stores
         before = self.stack_info
         pair = (info.model, info.backend, info.compare, info.compare_backend)
         if info.compare and (before is None or pair != (before.model, before.backend, before.compare, before.compare_backend)):
@@ -620,7 +632,8 @@ class MainWindow(QMainWindow):
         since = self.stack_info.recording_since if self.stack_info else None
         if since is not None:
             elapsed = int(time.monotonic() - since)
-            self.rec_label.setText(f"\u25cf REC {elapsed // 3600:d}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}")
+            self.rec_label.setText(f"\u25cf REC {elapsed // 3600:d}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}"
+                                   + ("" if self._recording_video == "off" else " + VIDEO"))
         else:
             self.rec_label.setText("")
         if hasattr(self, "stall"):

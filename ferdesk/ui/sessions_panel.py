@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pyqtgraph as pg
 import pyqtgraph.exporters
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QColor, QDesktopServices
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
                                QPushButton, QVBoxLayout, QWidget)
@@ -32,7 +32,10 @@ class SessionsPanel(QDockWidget):
         self.refresh_button = QPushButton("Refresh", clicked=self.refresh)
         self.export_button = QPushButton("Export chart (PNG)...", clicked=self._export_chart)
         self.open_button = QPushButton("Open folder", clicked=self._open_folder)
-        for b in (self.refresh_button, self.export_button, self.open_button):
+        self.viewer_button = QPushButton("Open in Viewer", clicked=self.open_viewer)
+        self.viewer_button.setToolTip("replay the session: its video with the log's boxes, the timeline and the "
+                                      "markers (sessions recorded with their video)")
+        for b in (self.refresh_button, self.export_button, self.open_button, self.viewer_button):
             buttons.addWidget(b)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.summary)
@@ -89,6 +92,21 @@ class SessionsPanel(QDockWidget):
         path, _ = QFileDialog.getSaveFileName(self, "Export chart", str(self.current / "summary.png"), "PNG (*.png)")
         if path:
             self.export_chart(Path(path))
+
+    def open_viewer(self):
+        """The Viewer on the selected session, or a line saying why not (no video recorded)."""
+        if self.current is None:
+            return None
+        from ferdesk.ui.viewer import SessionViewer
+
+        try:
+            viewer = SessionViewer(self.current, parent=self)
+        except (FerdeskError, OSError, ValueError, KeyError) as e:
+            self.summary.setText(f"{self.summary.text()}\ncannot replay: {e}")
+            return None
+        viewer.setAttribute(Qt.WA_DeleteOnClose)
+        viewer.show()
+        return viewer
 
     def _open_folder(self) -> None:
         if self.current is not None:
