@@ -59,6 +59,22 @@ def plan(sources: list[str], root: Path) -> list[BatchItem]:
     return items
 
 
+def frame_count(source: str) -> int | None:
+    """How many frames a source has, when it says (for progress bars); None when not known or not readable
+    (the run itself then says what is wrong with it)."""
+    from ferdesk.sources import make_source
+
+    try:
+        src = make_source(source)
+        src.open()
+        try:
+            return src.frame_count
+        finally:
+            src.close()
+    except FerdeskError:
+        return None
+
+
 def set_aside(folder: Path) -> Path | None:
     """Move an unfinished session out of the way (kept, renamed); None when there is nothing there."""
     if not folder.exists():

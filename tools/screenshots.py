@@ -2,7 +2,8 @@
 
 usage: xvfb-run -a python tools/screenshots.py      (or QT_QPA_PLATFORM=offscreen python ...)
 
-States: the demo with the live charts; the Compare view (the tiny tier beside the default); the "All models" table; a recording with the sessions panel
+States: the demo with the live charts; the Compare view (the tiny tier beside the default); the "All models" table;
+the Viewer replaying a recorded session; the model map (from this machine's ``ferdesk bench --all`` figures); a recording with the sessions panel
 open; a source that cannot be opened (the message shown in the window).
 """
 from __future__ import annotations
@@ -51,6 +52,7 @@ def main() -> int:
         table.grab().save(str(DOCS / "model-table.png"))
         table.close()
         w.sessions.root = Path(tmp) / "sessions"
+        w.video_choice.setCurrentIndex(w.video_choice.findData("clean"))      # the session keeps its video
         w.inference.request_recording(Path(tmp) / "sessions" / "20261122-101500")
         wait(app, 3000)
         w.inference.request_marker("stimulus", "screenshot")
@@ -62,6 +64,16 @@ def main() -> int:
         w.sessions.show()
         wait(app, 1500)
         w.grab().save(str(DOCS / "sessions-panel.png"))
+        viewer = w.sessions.open_viewer()                                     # the Viewer on that session
+        viewer.resize(1000, 760)
+        viewer.seek(len(viewer.index) // 2)
+        wait(app, 1500)
+        viewer.grab().save(str(DOCS / "viewer.png"))
+        viewer.close()
+        chart = w.show_model_map()        # the figures ferdesk bench --all left in the user data directory
+        wait(app, 1500)
+        chart.grab().save(str(DOCS / "model-map.png"))
+        chart.close()
         w.shutdown()
         bad = MainWindow(source=str(Path(tmp) / "missing.mp4"), settings=Settings())
         bad.resize(1000, 600)

@@ -8,13 +8,12 @@ import time
 from pathlib import Path
 
 from ferdesk.commands import load_catalog, positive_int, positive_number
-from ferdesk.batch import batch_sources, plan, session_finished, set_aside
+from ferdesk.batch import batch_sources, frame_count, plan, session_finished, set_aside
 from ferdesk.comparison import Agreement
 from ferdesk.errors import FerdeskError
 from ferdesk.metrics import StageStats, peak_rss_mb
 from ferdesk.recorder import new_session_dir
 from ferdesk.runner import Notice, Processed, Runner
-from ferdesk.sources import make_source
 
 
 def add_arguments(p) -> None:
@@ -183,18 +182,6 @@ def run_batch(a, sources: list[str]) -> int:
                   f"{summary['fps']} FPS -> {summary['log']}")
         print(f"batch {root}: {finished} of {len(items)} sources finished")
     return 0 if finished == len(items) else 130
-
-
-def frame_count(source: str) -> int | None:
-    try:
-        src = make_source(source)
-        src.open()
-        try:
-            return src.frame_count
-        finally:
-            src.close()
-    except FerdeskError:
-        return None     # the run itself will say what is wrong with it
 
 
 class FileProgress:

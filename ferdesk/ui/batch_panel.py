@@ -14,23 +14,10 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListWidget, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
-from ferdesk.batch import plan, session_finished, set_aside
+from ferdesk.batch import frame_count, plan, session_finished, set_aside
 from ferdesk.errors import FerdeskError
 from ferdesk.runner import Notice, Processed, Runner
-from ferdesk.sources import make_source
 from ferdesk.sources.video import VIDEO_SUFFIXES
-
-
-def frame_count(source: str) -> int:
-    try:
-        src = make_source(source)
-        src.open()
-        try:
-            return src.frame_count or 0
-        finally:
-            src.close()
-    except FerdeskError:
-        return 0
 
 
 class BatchWorker(QObject):
@@ -59,7 +46,7 @@ class BatchWorker(QObject):
                 break
             try:
                 set_aside(item.folder)
-                self.file_started.emit(n, len(todo), Path(item.source).name, frame_count(item.source))
+                self.file_started.emit(n, len(todo), Path(item.source).name, frame_count(item.source) or 0)
                 self.runner = Runner(item.source, catalog=self.catalog, strict=True, record=item.folder, **self.stack)
                 if self._stopped:      # stopped while this file was being set up
                     self.runner.stop("stopped from the batch queue", ended="interrupted")
