@@ -566,9 +566,11 @@ def test_head_pose_toggle_shows_the_pose_of_the_selected_face(window, qtbot):
     qtbot.waitUntil(lambda: window.latest.result.faces and window.latest.result.faces[0].pose is not None, timeout=20000)
     qtbot.waitUntil(lambda: "yaw" in window.probs.caption.text(), timeout=20000)
     assert window.pose_action.isChecked() and "eyes open" in window.probs.caption.text()
+    assert not window.pose_chart.isHidden()
+    qtbot.waitUntil(lambda: len(window.pose_chart._points) >= 2, timeout=20000)
     window.pose_action.trigger()
     qtbot.waitUntil(lambda: not window.stack_info.head_pose, timeout=20000)
-    assert not window.errors
+    assert window.pose_chart.isHidden() and not window.errors
 
 
 def test_the_batch_queue_runs_videos_beside_the_live_view_and_resumes_after_a_stop(window, qtbot, tmp_path, clip):

@@ -35,6 +35,7 @@ from ferdesk.workers import DisplayResult, InferenceWorker, SourceInfo, StackInf
 from ferdesk.ui.agreement_chart import AgreementChart
 from ferdesk.ui.batch_panel import BatchPanel
 from ferdesk.ui.model_map import ModelMapDialog
+from ferdesk.ui.pose_chart import HeadPoseChart
 from ferdesk.ui.details_dialog import SessionDetailsDialog
 
 
@@ -100,6 +101,8 @@ class MainWindow(QMainWindow):
         self.probs = ProbabilityPanel()
         self.charts = PerfCharts()
         self.timeline = EmotionTimeline()
+        self.pose_chart = HeadPoseChart()
+        self.pose_chart.hide()                # shown while head pose is on (View > Head pose)
         self.agreement = AgreementChart()
         self.agreement.hide()                 # shown while a comparison runs (Model > Compare with)
         side = QWidget()
@@ -108,6 +111,7 @@ class MainWindow(QMainWindow):
         side_layout.addWidget(self.charts, 2)
         side_layout.addWidget(self.agreement, 1)
         side_layout.addWidget(self.timeline, 1)
+        side_layout.addWidget(self.pose_chart, 1)
         # the side column scrolls rather than making the window taller than a 768-pixel screen
         side_scroll = QScrollArea()
         side_scroll.setWidget(side)
@@ -559,6 +563,7 @@ class MainWindow(QMainWindow):
         self._fill_model_menu()
         self._update_prior_menu(info.prior)
         self.pose_action.setChecked(info.head_pose)
+        self.pose_chart.setVisible(info.head_pose)
         for spec, act in self.stream_actions.items():
             act.setChecked(spec in info.streams)
         for group, value in ((self.detector_group, info.detector), (self.temporal_group, info.temporal),
@@ -598,6 +603,7 @@ class MainWindow(QMainWindow):
             self.timeline.set_labels(shown.labels)
             if face is not None:
                 self.timeline.add(face.label)
+            self.pose_chart.show_pose(face.pose if face is not None else None)
             self.charts.add({**shown.timings_ms, "render": (time.perf_counter() - t0) * 1e3})
             if self.agreement.isVisible() and self.stack_info:
                 self.agreement.add(shown.result, shown.model, self.stack_info.backend)
@@ -610,6 +616,8 @@ class MainWindow(QMainWindow):
             self.charts.refresh()
         else:
             self.timeline.refresh()
+            if self.pose_chart.isVisible():
+                self.pose_chart.refresh()
             if self.agreement.isVisible():
                 self.agreement.refresh()
         self._update_status()
