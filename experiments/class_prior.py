@@ -6,7 +6,7 @@ usage: python experiments/class_prior.py [--models NAME ...] [--tune build/realf
 A classifier trained on FER2013 carries FER2013 Training's class shares as its prior. Where the shares differ
 (real photographs: a third neutral; posed sets: almost no neutral), the textbook correction for such a label
 shift multiplies each probability by ``target share / training share`` and renormalises (Saerens et al., Neural
-Computation 2002). This prints, for each classifier (INT8 files, ONNX Runtime, the shipped tiers by default), on
+Computation 2002). This prints, for each classifier (ONNX Runtime; the three tiers by default), on
 four sets of 48x48 faces:
 
 - FER2013 PublicTest;
@@ -40,7 +40,6 @@ from ferdesk.catalog import Catalog  # noqa: E402
 from ferdesk.classifier import Classifier  # noqa: E402
 from ferdesk.training.train_classifier import DEFAULT_DATA  # noqa: E402
 
-TIERS = ("fernet-sm-kd2-pruned-rf-w50-int8", "fernet-tw-q4-flip-int4", "fernet-l4sm-x5-int8")
 CKPLUS_TO_FER = {"anger": 0, "disgust": 1, "fear": 2, "happy": 3, "sadness": 4, "surprise": 5}
 NEUTRAL = 6
 
@@ -67,7 +66,7 @@ def scores(p: np.ndarray, y: np.ndarray) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=list(TIERS))
+    ap.add_argument("--models", nargs="+", help="classifiers (default: the three tiers)")
     ap.add_argument("--models-dir", default=str(ROOT / "models"), help="a zoo pack to look models up in as well")
     ap.add_argument("--tune", type=Path, default=ROOT / "build" / "realfaces-tune.npz")
     ap.add_argument("--report", type=Path, default=ROOT / "build" / "realfaces-report.npz")
@@ -88,7 +87,7 @@ def main(argv=None) -> int:
     print("  FER2013 Training: " + " ".join(f"{v:.3f}" for v in source))
     print("  realfaces tune:   " + " ".join(f"{v:.3f}" for v in tune))
     catalog = Catalog.load(packs=[a.models_dir] if Path(a.models_dir).is_dir() else [])
-    for model in a.models:
+    for model in a.models or [spec.name for spec in catalog.tiers().values()]:
         clf = Classifier(catalog.get(model), backend="onnxruntime")
         print(f"\n{model}: accuracy / macro recall / predicted neutral share (true: PublicTest "
               f"{(sets['PublicTest'][1] == NEUTRAL).mean():.2f}, realfaces {(sets['realfaces report'][1] == NEUTRAL).mean():.2f}, CK+ 0)")

@@ -165,7 +165,8 @@ def test_recording_writes_a_log_that_records_switches_and_source_changes(window,
     assert session["detector"] == "blazeface"
     assert any(e["event"] == "switch" and e["detector"] == "opencv-cascade" for e in session["events"])
     assert any(e["event"] == "source" and e["source"] == str(clip) for e in session["events"])
-    assert {r[-2] for r in rows[1:]} == {session["model"], window.catalog.tiers()["tiny"].name}
+    model = rows[0].index("model")
+    assert {r[model] for r in rows[1:]} == {session["model"], window.catalog.tiers()["tiny"].name}
 
 
 def test_a_bad_source_shows_a_message_not_a_crash(qtbot, tmp_path):
