@@ -8,6 +8,7 @@ progress, and redraws the map with the new figures.
 """
 from __future__ import annotations
 
+import math
 import re
 import sys
 
@@ -21,6 +22,7 @@ from ferdesk.ui.model_table import model_rows
 SYMBOLS = {"fp32": "o", "fp16": "s", "fp16-weights": "s", "int8": "t", "int4": "d"}
 COLOURS = {"onnxruntime": "#4fc3f7", "litert": "#ffb74d"}
 PROGRESS = re.compile(r"bench: (\d+)/(\d+) (.*)")
+TICKS_MS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
 
 
 def map_points(catalog, latencies) -> list[dict]:
@@ -44,9 +46,11 @@ class ModelMapDialog(QDialog):
         self.resize(900, 600)
         self.catalog, self.current, self.packs = catalog, current, tuple(packs)
         self.plot = pg.PlotWidget()
+        # x is log10 of the latency, with ticks labelled in ms (ScatterPlotItems do not follow setLogMode)
         self.plot.setLabel("bottom", "latency per face here (ms, p50, log scale)")
-        self.plot.setLabel("left", "FER2013 PublicTest accuracy")
-        self.plot.setLogMode(x=True, y=False)
+        self.plot.setLabel("left", "FER2013 PublicTest accuracy (%)")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.plot.getAxis("bottom").setTicks([[(math.log10(v), f"{v:g}") for v in TICKS_MS]])
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.addLegend(offset=(-10, 10))
         self.note = QLabel()
@@ -75,14 +79,14 @@ class ModelMapDialog(QDialog):
             groups.setdefault((p["backend"], p["precision"]), []).append(p)
         for (backend, precision), pts in sorted(groups.items()):
             item = pg.ScatterPlotItem(
-                x=[p["latency_ms"] for p in pts], y=[p["accuracy"] for p in pts], data=pts, size=10,
+                x=[math.log10(p["latency_ms"]) for p in pts], y=[100 * p["accuracy"] for p in pts], data=pts, size=10,
                 symbol=SYMBOLS.get(precision, "+"), brush=pg.mkBrush(COLOURS.get(backend, "#e0e0e0")),
                 pen=pg.mkPen("#202124"), name=f"{precision} on {backend}", hoverable=True, tip=self._tip)
             item.sigClicked.connect(self._clicked)
             self.plot.addItem(item)
         now = [p for p in self.points if (p["model"], p["backend"]) == self.current]
         if now:
-            ring = pg.ScatterPlotItem(x=[now[0]["latency_ms"]], y=[now[0]["accuracy"]], size=22, symbol="o",
+            ring = pg.ScatterPlotItem(x=[math.log10(now[0]["latency_ms"])], y=[100 * now[0]["accuracy"]], size=22, symbol="o",
                                       brush=None, pen=pg.mkPen("#ff5252", width=3), name="running now")
             self.plot.addItem(ring)
         self.note.setText(
