@@ -386,10 +386,18 @@ class Runner:
                 capture = self._feed.capture_ms.pop(located.frame.index, 0.0)
                 result = replace(result, timings_ms={"capture": capture, **result.timings_ms})
                 self.last_frame, self.last_time_s = result.frame_index, result.time_s
+                # the log and the live outputs are timed as stages of their own (the summary, the latency chart)
+                extra = {}
                 if self.recorder:
+                    t0 = time.perf_counter()
                     yield from self._record(result, located.frame.image)
+                    extra["record"] = (time.perf_counter() - t0) * 1e3
                 if self.streams.open_streams:
+                    t0 = time.perf_counter()
                     yield from self._stream(result)
+                    extra["stream"] = (time.perf_counter() - t0) * 1e3
+                if extra:
+                    result = replace(result, timings_ms={**result.timings_ms, **extra})
                 yield Processed(located.frame.image, result, self.stack.pipeline.classifier.labels, self.frames_dropped,
                                 self.stack.model, self.stack.backend, result.timings_ms)
         finally:

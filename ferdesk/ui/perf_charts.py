@@ -12,7 +12,8 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 STAGE_COLOURS = {"capture": "#90caf9", "detect": "#ef5350", "track": "#ab47bc", "crop": "#ffa726",
-                 "classify": "#66bb6a", "temporal": "#26c6da", "compare": "#f06292", "render": "#bdbdbd"}
+                 "classify": "#66bb6a", "temporal": "#26c6da", "compare": "#f06292", "pose": "#9575cd",
+                 "record": "#8d6e63", "stream": "#4db6ac", "render": "#bdbdbd"}
 
 
 class PerfCharts(QWidget):
