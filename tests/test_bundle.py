@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,35 @@ def test_the_bundle_opens_the_window_on_the_demo(tmp_path):
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout[r.stdout.index("{"):])
     assert out["startup_s"] > 0 and out["fps_shown"] > 0 and out["errors"] == []
+
+
+def test_the_bundle_streams_to_a_websocket_client_when_built_with_the_stream_extra(tmp_path):
+    """The stream extra is imported only when a stream opens: the spec must have packed it (CI installs it)."""
+    websockets = pytest.importorskip("websockets", reason="the stream extra is not installed here, so not bundled")
+    import socket
+    import threading
+
+    from websockets.sync.client import connect
+
+    with socket.socket() as s:          # a free port for the bundle's server
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    got: list[dict] = []
+
+    def listen():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with connect(f"ws://127.0.0.1:{port}", open_timeout=1) as ws:
+                    for message in ws:
+                        got.append(json.loads(message))
+                return
+            except (OSError, websockets.exceptions.ConnectionClosed, TimeoutError):
+                time.sleep(0.2)
+
+    client = threading.Thread(target=listen)
+    client.start()
+    r = run_bundle("run", "--source", "demo", "--max-frames", "150", "--no-log", "--stream", f"ws:{port}")
+    client.join(30)
+    assert r.returncode == 0, r.stderr
+    assert got and got[0]["type"] == "hello" and any(m["type"] == "frame" and m["faces"] for m in got)
