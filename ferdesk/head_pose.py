@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from ferdesk.catalog import ModelSpec
+from ferdesk.detectors.face_check import level_crop_matrix, presence
 from ferdesk.engines import open_engine
 from ferdesk.types import Detection, HeadPose
 
@@ -82,21 +83,14 @@ class HeadPoseEstimator:
         """(468, 3) landmarks in image pixels (z in the same scale) and the face-presence probability."""
         size = self.input.width
         x, y, w, h = det.box
-        cx, cy = x + w / 2, y + h / 2
-        angle = 0.0
-        if det.eyes:
-            (rx, ry), (lx, ly) = det.eyes
-            angle = math.degrees(math.atan2(ly - ry, lx - rx))
-        scale = size / max(w * self.SIDE, 1.0)
-        m = cv2.getRotationMatrix2D((cx, cy), angle, scale)
-        m[:, 2] += (size / 2 - cx, size / 2 - cy)
+        m = level_crop_matrix(x + w / 2, y + h / 2, w * self.SIDE, det.eyes, size)
+        scale = float(np.hypot(m[0, 0], m[0, 1]))
         crop = cv2.cvtColor(cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)
         outputs = self.engine.run(self.input.to_tensor(crop[None]))
         points = np.asarray(outputs[0], np.float64).reshape(-1, 3)
-        logit = float(np.asarray(outputs[1]).ravel()[0])
         back = cv2.invertAffineTransform(m)
         xy = points[:, :2] @ back[:, :2].T + back[:, 2]
-        return np.column_stack([xy, points[:, 2] / scale]), 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
+        return np.column_stack([xy, points[:, 2] / scale]), presence(float(np.asarray(outputs[1]).ravel()[0]))
 
     def estimate(self, image: np.ndarray, det: Detection) -> HeadPose:
         points, presence = self.landmarks(image, det)

@@ -71,7 +71,7 @@ def build_stack(model: str | None = None, backend: str | None = None, detector: 
     if head_pose:
         from ferdesk.head_pose import HeadPoseEstimator
 
-        landmarks = [m for m in catalog.by_task("landmarks")]
+        landmarks = catalog.by_task("landmarks")
         if not landmarks:
             raise ModelError("head pose needs the face-landmark model, and the catalog has no model of task landmarks")
         pose = HeadPoseEstimator(landmarks[0], threads=threads)

@@ -55,27 +55,28 @@ def main(a) -> int:
     if a.compare_backend and not a.compare:
         raise FerdeskError("--compare-backend needs --compare MODEL")
     specs = a.source or ["default"]
+    catalog = load_catalog(a)      # once, for every source of a batch
     batch = batch_sources(specs)
     if batch is None:
-        summary = run_one(a, specs[0], None if a.no_log else (a.log or ""), progress=None)
+        summary = run_one(a, catalog, specs[0], None if a.no_log else (a.log or ""), progress=None)
         print_summary(a, summary)
         return 0
-    return run_batch(a, batch)
+    return run_batch(a, catalog, batch)
 
 
-def make_runner(a, source: str, record) -> Runner:
+def make_runner(a, catalog, source: str, record) -> Runner:
     return Runner(source, model=a.model, backend=a.backend, detector=a.detector, temporal=a.temporal, prior=a.prior,
                   compare=a.compare, compare_backend=a.compare_backend, streams=a.stream,
                   participant=a.participant, condition=a.condition, note=a.note, head_pose=a.head_pose,
                   record_video=a.record_video,
-                  catalog=load_catalog(a), threads=a.threads, align=not a.no_align, realtime=a.realtime, strict=True,
+                  catalog=catalog, threads=a.threads, align=not a.no_align, realtime=a.realtime, strict=True,
                   record=record)
 
 
-def run_one(a, source: str, record, progress) -> dict:
+def run_one(a, catalog, source: str, record, progress) -> dict:
     """Run one source to its end (or --max-frames, --duration, a signal); the summary as plain data.
     ``progress(frames)`` is called after each processed frame when given."""
-    runner = make_runner(a, source, record)
+    runner = make_runner(a, catalog, source, record)
     names = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
     interrupted = []
 
@@ -146,7 +147,7 @@ def print_summary(a, summary: dict) -> None:
         print(f"log: {summary['log']}")
 
 
-def run_batch(a, sources: list[str]) -> int:
+def run_batch(a, catalog, sources: list[str]) -> int:
     """One session per source under --log DIR; sources whose session ended normally there are skipped."""
     if a.no_log:
         raise FerdeskError("a batch (several sources, or a folder of videos) writes one session per source: "
@@ -163,7 +164,7 @@ def run_batch(a, sources: list[str]) -> int:
             print(f"batch: {item.folder.name} was not finished; kept as {moved.name} and run again", file=sys.stderr)
         total = frame_count(item.source)
         bar = FileProgress(n, len(todo), Path(item.source).name, total)
-        summary = run_one(a, item.source, item.folder, progress=bar.update)
+        summary = run_one(a, catalog, item.source, item.folder, progress=bar.update)
         bar.done()
         results.append(summary)
         if "interrupted" in summary:

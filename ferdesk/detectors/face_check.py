@@ -19,6 +19,23 @@ from ferdesk.detectors.base import RawFace
 from ferdesk.engines import open_engine
 
 
+def level_crop_matrix(cx: float, cy: float, side: float, eyes, size: int) -> np.ndarray:
+    """The 2x3 affine from frame pixels to a ``size`` x ``size`` crop of the square of ``side`` around (cx, cy),
+    turned so that the eyes (right, left) are level; the landmark network's view of a face."""
+    angle = 0.0
+    if eyes:
+        (rx, ry), (lx, ly) = eyes
+        angle = math.degrees(math.atan2(ly - ry, lx - rx))
+    m = cv2.getRotationMatrix2D((cx, cy), angle, size / max(side, 1.0))
+    m[:, 2] += (size / 2 - cx, size / 2 - cy)
+    return m
+
+
+def presence(logit: float) -> float:
+    """The landmark network's face-presence output as a probability."""
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
+
+
 class FaceCheck:
     """Scores how much a box on a frame looks like a face, in [0, 1]."""
 
@@ -32,17 +49,10 @@ class FaceCheck:
     def crop(self, image: np.ndarray, face: RawFace) -> np.ndarray:
         """The face's square (``margin`` times its box), eyes levelled, at the network's size, in RGB."""
         size = self.input.width
-        angle = 0.0
-        if face.eyes:
-            (rx, ry), (lx, ly) = face.eyes
-            angle = math.degrees(math.atan2(ly - ry, lx - rx))
-        side = max(face.w, face.h) * self.margin
-        m = cv2.getRotationMatrix2D((face.cx, face.cy), angle, size / max(side, 1.0))
-        m[:, 2] += (size / 2 - face.cx, size / 2 - face.cy)
+        m = level_crop_matrix(face.cx, face.cy, max(face.w, face.h) * self.margin, face.eyes, size)
         crop = cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         return cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
 
     def score(self, image: np.ndarray, face: RawFace) -> float:
         outputs = self.engine.run(self.input.to_tensor(self.crop(image, face)[None]))
-        logit = float(np.asarray(outputs[self.output]).ravel()[0])
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
+        return presence(float(np.asarray(outputs[self.output]).ravel()[0]))
