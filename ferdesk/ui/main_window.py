@@ -484,8 +484,7 @@ class MainWindow(QMainWindow):
         from ferdesk.temporal import temporal_heads
 
         known = {"model": {m.name for m in self.catalog.by_task("classifier")}, "backend": set(engines.names()),
-                 "detector": set(detectors.names()), "temporal": set(temporal_heads.names()),
-                 "prior": {settings.prior} if valid_prior(settings.prior) else set()}
+                 "detector": set(detectors.names()), "temporal": set(temporal_heads.names())}
         kept, stale = {}, []
         for key, names in known.items():
             value = getattr(settings, key)
@@ -493,7 +492,11 @@ class MainWindow(QMainWindow):
             if value is not None and value not in names:
                 stale.append(f"{key} {value!r}")
         hint = " (the research zoo's models come with the ferdesk-zoo pack)" if any(s.startswith("model") for s in stale) else ""
-        return kept, (f"saved {', '.join(stale)} not installed here{hint}; using the default" if stale else None)
+        problems = [f"saved {', '.join(stale)} not installed here{hint}"] if stale else []
+        kept["prior"] = settings.prior if valid_prior(settings.prior) else None
+        if settings.prior is not None and kept["prior"] is None:
+            problems.append(f"saved prior {settings.prior!r} is not one (trained, uniform or LABEL=SHARE,...)")
+        return kept, ("; ".join(problems) + "; using the default" if problems else None)
 
     @staticmethod
     def _restorable_source(saved: str | None) -> str:
