@@ -448,6 +448,10 @@ def test_view_bank_scores_exactly_the_stored_views_and_is_reused_only_for_the_sa
     assert not torch.equal(redrawn.images, bank.images)
     other = load_or_build(path, x, "fernet-t-ekd-int8", 2, seed=1, threads=1)
     assert other.views == 2
+    camera = load_or_build(path, x, "fernet-t-ekd-int8", 2, seed=1, threads=1, camera_p=1.0)
+    assert not torch.equal(camera.images, other.images)  # camera effects make another bank, not the stored one
+    assert torch.equal(load_or_build(path, x, "fernet-t-ekd-int8", 2, seed=1, threads=1, camera_p=1.0).images,
+                       camera.images)
 
 
 def test_training_on_a_view_bank_pulls_the_student_towards_the_teacher_on_the_stored_views(tmp_path):

@@ -387,7 +387,7 @@ def main(argv=None) -> None:
                          "shares (a photo collection's, not a camera's) do not become the model's prior; 0: all")
     ap.add_argument("--camera-aug", type=float, default=0.0, metavar="P",
                     help="camera effects (resolution, blur, gamma, noise: ferdesk.training.augment.camera) on a "
-                         "fraction P of each batch")
+                         "fraction P of each batch (with --teacher-model, of the bank's views)")
     ap.add_argument("--freeze-bn", action="store_true",
                     help="keep every batch norm's running statistics (and use them) while training: for fine-tuning "
                          "on other data without shifting what the network learned from FER2013")
@@ -445,7 +445,7 @@ def main(argv=None) -> None:
         teachers = tuple(load(arch, w).to(device, memory_format=torch.channels_last) for arch, w in a.teacher)
         distillation = Distillation(None, a.kd_alpha, a.kd_temperature, teachers)
     elif a.teacher_model:
-        bank = load_or_build(a.view_bank, xtr, a.teacher_model, a.kd_views, a.seed + 1, a.threads)
+        bank = load_or_build(a.view_bank, xtr, a.teacher_model, a.kd_views, a.seed + 1, a.threads, a.camera_aug)
         agree = (bank.probs.argmax(2) == ytr[:, None]).float().mean().item()
         print(f"view bank ready in {time.time() - t0:.0f}s; teacher agrees with the Training labels on {agree:.4f} "
               "of the views", flush=True)

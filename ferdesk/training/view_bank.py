@@ -59,10 +59,10 @@ def teacher_session(model: str, threads: int):
 
 
 def build_bank(x: torch.Tensor, model: str, views: int, seed: int, threads: int = 2,
-               batch: int = 256) -> ViewBank:
+               batch: int = 256, camera_p: float = 0.0) -> ViewBank:
     """``views`` augmented copies of every face of ``x`` ((N, 1, 48, 48) float in [0, 1]), drawn with the
-    training augmentation from a generator seeded with ``seed``, and the catalog model ``model``'s
-    probabilities on each."""
+    training augmentation from a generator seeded with ``seed`` (camera effects on a fraction ``camera_p``
+    of them), and the catalog model ``model``'s probabilities on each."""
     gen = torch.Generator().manual_seed(seed)
     engine, spec = teacher_session(model, threads)
     n = len(x)
@@ -71,7 +71,7 @@ def build_bank(x: torch.Tensor, model: str, views: int, seed: int, threads: int 
     t0 = time.time()
     for v in range(views):
         for i in range(0, n, batch):
-            faces = augment(x[i:i + batch], gen).mul_(255).round_().to(torch.uint8)
+            faces = augment(x[i:i + batch], gen, camera_p).mul_(255).round_().to(torch.uint8)
             images[i:i + batch, v] = faces
             out = engine.run(spec.to_tensor(faces[:, 0].numpy()))[0]
             probs[i:i + batch, v] = torch.from_numpy(np.asarray(out, dtype=np.float32))
@@ -80,19 +80,21 @@ def build_bank(x: torch.Tensor, model: str, views: int, seed: int, threads: int 
 
 
 def load_or_build(path: Path | None, x: torch.Tensor, model: str, views: int, seed: int,
-                  threads: int = 2) -> ViewBank:
+                  threads: int = 2, camera_p: float = 0.0) -> ViewBank:
     """The bank stored at ``path`` when it holds ``views`` views of as many faces drawn with the same seed
-    and scored by the same model; otherwise a new one (saved there when ``path`` is given)."""
+    and camera effects and scored by the same model; otherwise a new one (saved there when ``path`` is given)."""
     if path is not None and Path(path).is_file():
         with np.load(path) as d:
             probs = d["probs"]  # small: the checks read it, and the 400 MB of images only once they pass
             same_seed = "seed" in d.files and int(d["seed"]) == seed  # banks saved before seeds were stored: rebuilt
-            if str(d["model"]) == model and same_seed and probs.shape[:2] == (len(x), views):
+            same_camera = float(d["camera_p"]) == camera_p if "camera_p" in d.files else camera_p == 0
+            if str(d["model"]) == model and same_seed and same_camera and probs.shape[:2] == (len(x), views):
                 print(f"view bank: loaded {path}", flush=True)
                 return ViewBank(torch.from_numpy(d["images"]), torch.from_numpy(probs))
         print(f"view bank: {path} holds another bank; building a new one", flush=True)
-    bank = build_bank(x, model, views, seed, threads)
+    bank = build_bank(x, model, views, seed, threads, camera_p=camera_p)
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, images=bank.images.numpy(), probs=bank.probs.numpy(), model=np.array(model), seed=np.array(seed))
+        np.savez(path, images=bank.images.numpy(), probs=bank.probs.numpy(), model=np.array(model), seed=np.array(seed),
+                 camera_p=np.array(camera_p))
     return bank
