@@ -21,9 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-FER_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-
-
 def worker(files_json: Path, out_json: Path) -> None:
     """Under the peer's Python: fer's answer (largest face) for each listed file, or None without a face."""
     import os
@@ -66,8 +63,11 @@ def main(argv=None) -> int:
 
     from ferdesk.commands.eval import report
     from ferdesk.photo_sets import read_photo_set
+    from ferdesk.training.export import FER_LABELS
 
-    photos = read_photo_set(a.images, a.labels, FER_LABELS, a.part)
+    labels = tuple(FER_LABELS)
+
+    photos = read_photo_set(a.images, a.labels, labels, a.part)
     with tempfile.TemporaryDirectory() as tmp:
         files, out = Path(tmp) / "files.json", Path(tmp) / "answers.json"
         files.write_text(json.dumps([str(p.path.resolve()) for p in photos]))
@@ -75,10 +75,10 @@ def main(argv=None) -> int:
         if done.returncode != 0:
             raise SystemExit(f"fer_on_photos: the peer's Python failed (exit {done.returncode}); see above")
         got = json.loads(out.read_text())
-    truth = np.array([FER_LABELS.index(p.label) for p in photos])
-    preds = np.array([FER_LABELS.index(x) if x is not None else -1 for x in got["answers"]])
+    truth = np.array([labels.index(p.label) for p in photos])
+    preds = np.array([labels.index(x) if x is not None else -1 for x in got["answers"]])
     r = {"model": f"fer {got['fer_version']} (Haar cascade + mini-Xception)", "images": str(a.images), "part": a.part,
-         "seconds": round(got["seconds"], 1), **report(truth, preds, FER_LABELS)}
+         "seconds": round(got["seconds"], 1), **report(truth, preds, labels)}
     print(f"{r['model']}, {a.images.name} ({a.part}): accuracy {r['accuracy']:.4f}, macro recall {r['macro_recall']:.4f} "
           f"(n={r['n']}, no face found in {r['no_face']}; {r['seconds']} s)")
     for label, rec in r["per_class_recall"].items():
