@@ -63,7 +63,7 @@ BOARDS = [
      "tier": "balanced"},
 ]
 
-TIERS = {"tiny": "fernet-tw-q4-flip-rf-w70", "balanced": "fernet-sm-kd2-pruned-rfbank", "best": "fernet-l4sm-x5-rf-w50"}
+TIERS = {"tiny": "fernet-tw-q4-flip-rf-w70", "balanced": "fernet-sm-kd2-pruned-rfbank", "best": "fernet-l4sm-x5-rfbank"}
 
 
 def mobilenet_v2():
