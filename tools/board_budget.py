@@ -63,9 +63,6 @@ BOARDS = [
      "tier": "balanced"},
 ]
 
-TIERS = {"tiny": "fernet-tw-q4-flip-rf-w70", "balanced": "fernet-sm-kd2-pruned-rfbank", "best": "fernet-l4sm-x5-rfbank"}
-
-
 def mobilenet_v2():
     """MobileNetV2 1.0 at 224x224 (Sandler et al. 2018), random weights: only its time matters here."""
     import torch
@@ -126,11 +123,13 @@ def main(argv=None) -> int:
     from ferdesk.doctor import cpu_facts
 
     cat = Catalog.load(packs=a.models or [ROOT / "models"])
+    # each tier's FP32 network (the file its shipped variant was compressed from), in tier order
+    tiers = {t: spec.get("compressed_from") or spec.name for t, spec in cat.tiers().items()}
     ref_path = mobilenet_v2()
     ref_macs = graph_macs(ref_path)
     ref_ms = time_per_call(ref_path, a.runs)
     work = {}
-    for name, fp32 in [("blazeface", "blazeface")] + [(tier, fam) for tier, fam in TIERS.items()]:
+    for name, fp32 in [("blazeface", "blazeface")] + list(tiers.items()):
         spec = cat.get(fp32)
         mf = spec.file_for("onnx")
         macs, ms = graph_macs(mf.path), time_per_call(mf.path, a.runs)
@@ -147,13 +146,13 @@ def main(argv=None) -> int:
             for prec in ("fp32", "int8"):
                 per = lambda w: w["factor"] * w["macs"] / ref_macs * ref[f"{prec}_ms"] * clock  # noqa: E731
                 row[f"cpu_{prec}"] = {"detector_ms": round(per(work["blazeface"]), 2),
-                                      **{f"{t}_ms": round(per(work[t]), 2) for t in TIERS}}
+                                      **{f"{t}_ms": round(per(work[t]), 2) for t in tiers}}
             cpu = row["cpu_int8"]
             for faces in (1, 4):
                 row[f"cpu_fps_{faces}_faces"] = round(1000 / (row["cpu_fp32"]["detector_ms"] + faces * cpu[f"{b['tier']}_ms"]), 1)
         if b.get("npu"):
             ref = REFERENCES[b["npu"]]
-            row["npu_int8_lower_bound"] = {f"{t}_ms": round(work[t]["macs"] / ref_macs * ref["int8_ms"], 3) for t in TIERS}
+            row["npu_int8_lower_bound"] = {f"{t}_ms": round(work[t]["macs"] / ref_macs * ref["int8_ms"], 3) for t in tiers}
         rows.append(row)
     out = {"method": __doc__.split("\n\n", 1)[1].strip(), "here": here, "work": work, "references": REFERENCES,
            "boards": rows, "command": "python tools/board_budget.py --json experiments/results/board-budgets.json"}
@@ -167,7 +166,7 @@ def main(argv=None) -> int:
         cpu = (f"{r['cpu_fp32']['detector_ms']:9.1f} {c['tiny_ms']:6.1f} {c['balanced_ms']:8.1f} {c['best_ms']:6.1f}  "
                f"{r['cpu_fps_1_faces']:5.0f} {r['cpu_fps_4_faces']:5.0f}   ") if c else " " * 47
         npu = r.get("npu_int8_lower_bound")
-        npu = "/".join(f"{npu[f'{t}_ms']:.2f}" for t in TIERS) + " ms" if npu else ""
+        npu = "/".join(f"{npu[f'{t}_ms']:.2f}" for t in tiers) + " ms" if npu else ""
         print(f"{r['board']:<58} {r['tier']:<9} {cpu}{npu}")
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
