@@ -3,10 +3,11 @@
 usage: python experiments/alignment_e2e.py --images ../shared/data/realfaces/images \
            --labels ../shared/data/realfaces/labels.csv [--part report] [--alignment box landmarks] MODEL [MODEL ...]
 
-The shipped tiers declare no ``crop_alignment``, so the live path and ``ferdesk eval`` cut their faces with the
-calibrated box; the real photographs they were fine-tuned on (``python -m ferdesk.training.photo_crops``, whose
-default is ``--alignment landmarks``) were cut with the landmark alignment. This runs ``ferdesk eval --images``'s
-own function (``evaluate_photos``) once per crop, so the two figures differ in the crop alone. Writes nothing.
+Made when the shipped tiers declared no ``crop_alignment`` (so the live path cut their faces with the calibrated
+box) although the real photographs they were fine-tuned on (``python -m ferdesk.training.photo_crops``, whose
+default is ``--alignment landmarks``) were cut with the landmark alignment; they declare it now. This runs
+``ferdesk eval --images``'s own function (``evaluate_photos``) once per crop, whatever the entry says, so the
+figures differ in the crop alone. Writes nothing.
 Results: experiments/real-photos.md.
 """
 from __future__ import annotations

@@ -756,3 +756,39 @@ def test_a_catalog_models_probabilities_soften_into_distillation_targets():
     assert soft.shape == (6, 7) and torch.allclose(soft.sum(1), torch.ones(6))
     assert (soft.argmax(1).numpy() == probs.argmax(1)).all()
     assert (soft.max(1).values.numpy() <= probs.max(1) + 1e-6).all()      # softened: no sharper than the model
+
+
+def _crops(path, alignment=None):
+    data = {"images": np.zeros((2, 48, 48), np.uint8), "labels": np.array([0, 3], np.uint8)}
+    if alignment:
+        data["alignment"] = np.array(alignment)
+    np.savez_compressed(path, **data)
+    return path
+
+
+def test_training_reads_the_crop_of_the_extra_faces_and_refuses_two(tmp_path):
+    from ferdesk.training.train_classifier import extra_alignment
+
+    box, marks, old = _crops(tmp_path / "b.npz", "box"), _crops(tmp_path / "l.npz", "landmarks"), _crops(tmp_path / "o.npz")
+    assert extra_alignment([marks, old]) == "landmarks"
+    assert extra_alignment([old]) is None and extra_alignment([]) is None
+    with pytest.raises(SystemExit, match="different crops"):
+        extra_alignment([box, marks])
+
+
+@pytest.mark.parametrize("alignment", ["box", "landmarks"])
+def test_export_declares_the_crop_the_network_was_trained_on(tmp_path, monkeypatch, alignment):
+    from ferdesk.training import export
+
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+    (zoo / "catalog.json").write_text(json.dumps({"schema_version": 1, "models": []}))
+    monkeypatch.setenv("FERDESK_ZOO", str(zoo))
+    torch.manual_seed(0)
+    torch.save(build("fernet-t").state_dict(), tmp_path / "model.pt")
+    export.main(["--arch", "fernet-t", "--weights", str(tmp_path / "model.pt"), "--name", "t-crop", "--no-tflite",
+                 "--crop-alignment", alignment])
+    entry = json.loads((zoo / "catalog.json").read_text())["models"][0]
+    assert entry.get("crop_alignment", "box") == alignment
+    assert entry["crop"] == export.CROP_TEXT[alignment]
+    assert (zoo / "t-crop" / "t-crop.onnx").is_file()

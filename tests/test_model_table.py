@@ -28,8 +28,11 @@ def test_a_timed_run_stores_its_timings_and_a_rebuild_reuses_them_without_timing
              {"model": "fernet-s-ekd-int8", "backend": "onnxruntime", "latency_ms_p50": 0.5, "latency_ms_p95": 0.625},
              {"model": "fernet-s-ekd-int8", "backend": "litert", "latency_ms_p50": 0.875, "latency_ms_p95": 0.9}]
     calls = []
+    real_run = subprocess.run
 
     def fake_bench(cmd, **kwargs):
+        if "bench" not in cmd:   # platform.processor() runs `uname -p` the first time a process asks
+            return real_run(cmd, **kwargs)
         calls.append(cmd)
         return subprocess.CompletedProcess(cmd, 0, stdout=json.dumps(bench), stderr="")
 

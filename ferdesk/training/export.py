@@ -103,6 +103,13 @@ def upsert_catalog(entry: dict, store: CatalogStore) -> None:
     store.save(doc)
 
 
+CROP_TEXT = {
+    "box": "the detector's calibrated square around the face (FER2013 framing), eyes levelled, resized to 48x48",
+    "landmarks": "the face's landmarks placed where FER2013 has them (the detector's crop.landmarks template), "
+                 "resized to 48x48",
+}
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--arch", choices=sorted(ARCHITECTURES), help="architecture of each plain --weights PATH")
@@ -113,6 +120,9 @@ def main(argv=None) -> None:
     ap.add_argument("--tier", choices=TIERS, help="the zoo tier this model fills (docs/models.md checks its targets)")
     ap.add_argument("--no-tflite", action="store_true")
     ap.add_argument("--flip", action="store_true", help="average with the mirrored face (test-time augmentation)")
+    ap.add_argument("--crop-alignment", choices=("box", "landmarks"), default="box",
+                    help="the crop the network was trained on (train_classifier's summary says which, for --extra "
+                         "photo crops); the pipeline cuts faces that way for it")
     ap.add_argument("--compressed-from", help="the catalog model this one was made from (pruned variants)")
     ap.add_argument("--compression", help="how it was made from --compressed-from")
     ap.add_argument("--provenance", help="the commands that made the weights (default: train_classifier)")
@@ -156,7 +166,7 @@ def main(argv=None) -> None:
         "labels": FER_LABELS, "input": INPUT_SPEC, "output": "probabilities", "test_time_flip": a.flip,
         "features": {"output": "features", "size": sum(n.feature_size for n in nets), "space": a.name,
                      "what": "pooled CNN features of the face (second output), read by temporal heads"},
-        "crop": "the detector's calibrated square around the face (FER2013 framing), eyes levelled, resized to 48x48",
+        "crop": CROP_TEXT[a.crop_alignment],
         "files": files, "file": files[0]["path"], "format": "onnx", "size_bytes": files[0]["size_bytes"],
         "dataset": "FER2013 Training (28,709 faces, 7 classes)", "metrics": {},
         "license": "MIT (weights trained by this repo); trained on FER2013, a research data set: for research and demonstration",
@@ -164,6 +174,8 @@ def main(argv=None) -> None:
                       f"python -m ferdesk.training.export{f' --arch {a.arch}' if a.arch else ''} --name {a.name}{' --flip' if a.flip else ''}"
                       f"{f' --tier {a.tier}' if a.tier else ''}",
     }
+    if a.crop_alignment != "box":
+        entry["crop_alignment"] = a.crop_alignment
     if a.compressed_from:
         entry.update(compressed_from=a.compressed_from, compression=a.compression or "")
     if a.default:

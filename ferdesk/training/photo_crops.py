@@ -57,6 +57,7 @@ def main(argv=None) -> int:
     photos = read_photo_set(a.images, a.labels, tuple(clf.labels), a.part)
     pipeline = Pipeline(load_detector(a.detector, catalog), clf, crop_alignment=a.alignment)
     data, missed = photo_crops(photos, pipeline, tuple(clf.labels))
+    data["alignment"] = np.array(a.alignment)   # train_classifier reads it: the export must declare the same crop
     a.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(a.out, **data)
     counts = np.bincount(data["labels"], minlength=len(clf.labels))

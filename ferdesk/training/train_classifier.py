@@ -62,6 +62,20 @@ def load_split(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
+def extra_alignment(paths: list[Path]) -> str | None:
+    """The crop the ``--extra`` faces were cut with (``photo_crops`` records it: ``box`` or ``landmarks``;
+    None for none or older files). A network trained on them runs well only with the same crop, so its
+    export must declare it (``export --crop-alignment``); two different crops in one run are refused."""
+    found = set()
+    for path in paths:
+        with np.load(path) as d:
+            if "alignment" in d.files:
+                found.add(str(d["alignment"]))
+    if len(found) > 1:
+        raise SystemExit(f"--extra files cut with different crops ({', '.join(sorted(found))}): use one crop")
+    return found.pop() if found else None
+
+
 def pick_device(name: str) -> torch.device:
     """``auto``: the CUDA GPU when PyTorch sees one, else the CPU."""
     if name == "auto":
@@ -415,6 +429,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(a.threads)
     gen = torch.Generator().manual_seed(a.seed)
     xtr, ytr = load_split(a.data / "fer2013_training.npz")
+    alignment = extra_alignment(a.extra)
     for extra in a.extra:
         xe, ye = load_split(extra)
         if a.extra_per_class:
@@ -477,7 +492,9 @@ def main(argv=None) -> None:
         f"arch={a.arch} params={params} epochs={a.epochs} batch={a.batch} lr={a.lr} "
         f"label_smoothing={a.label_smoothing} seed={a.seed}\n"
         + public_test_line(history) + "\n"
-        f"train time={history[-1]['elapsed_s'] if a.resume else time.time() - t0:.0f}s device={device.type}"
+        + (f"crop_alignment={alignment} (the --extra faces' crop: export with --crop-alignment {alignment})\n"
+           if alignment else "")
+        + f"train time={history[-1]['elapsed_s'] if a.resume else time.time() - t0:.0f}s device={device.type}"
         + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else f" threads={a.threads}") + "\n"
         f"command: python -m ferdesk.training.train_classifier --arch {a.arch} --epochs {a.epochs} --seed {a.seed}"
         + (f" --batch {a.batch}" if a.batch != 128 else "") + (f" --lr {a.lr}" if a.lr != 0.1 else "")
