@@ -791,4 +791,5 @@ def test_export_declares_the_crop_the_network_was_trained_on(tmp_path, monkeypat
     entry = json.loads((zoo / "catalog.json").read_text())["models"][0]
     assert entry.get("crop_alignment", "box") == alignment
     assert entry["crop"] == export.CROP_TEXT[alignment]
+    assert ("--crop-alignment landmarks" in entry["provenance"]) == (alignment == "landmarks")
     assert (zoo / "t-crop" / "t-crop.onnx").is_file()

@@ -172,7 +172,8 @@ def main(argv=None) -> None:
         "license": "MIT (weights trained by this repo); trained on FER2013, a research data set: for research and demonstration",
         "provenance": f"{a.provenance or f'python -m ferdesk.training.train_classifier --arch {arch_text}'} then "
                       f"python -m ferdesk.training.export{f' --arch {a.arch}' if a.arch else ''} --name {a.name}{' --flip' if a.flip else ''}"
-                      f"{f' --tier {a.tier}' if a.tier else ''}",
+                      f"{f' --tier {a.tier}' if a.tier else ''}"
+                      f"{f' --crop-alignment {a.crop_alignment}' if a.crop_alignment != 'box' else ''}",
     }
     if a.crop_alignment != "box":
         entry["crop_alignment"] = a.crop_alignment
