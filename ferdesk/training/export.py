@@ -120,7 +120,7 @@ def main(argv=None) -> None:
     ap.add_argument("--tier", choices=TIERS, help="the zoo tier this model fills (docs/models.md checks its targets)")
     ap.add_argument("--no-tflite", action="store_true")
     ap.add_argument("--flip", action="store_true", help="average with the mirrored face (test-time augmentation)")
-    ap.add_argument("--crop-alignment", choices=("box", "landmarks"), default="box",
+    ap.add_argument("--crop-alignment", choices=tuple(CROP_TEXT), default="box",
                     help="the crop the network was trained on (train_classifier's summary says which, for --extra "
                          "photo crops); the pipeline cuts faces that way for it")
     ap.add_argument("--compressed-from", help="the catalog model this one was made from (pruned variants)")
