@@ -2,8 +2,8 @@
 
 Used by ``ferdesk eval --images`` to measure the whole path (detector, crop, classifier) on real photographs.
 A split keeps every photograph of one person on one side, so that tuning on one part and reporting on the
-other does not report faces that were tuned on: LFW-style names (``First_Last_0003.jpg``) give the person,
-any other file is a person of its own. The part a person falls in comes from a hash of the name: stable
+other does not report faces that were tuned on: a name ending in an underscore and a number gives the person
+(LFW's ``First_Last_0003.jpg``, and film stills numbered ``Name_12.jpg``); any other file is a person of its own. The part a person falls in comes from a hash of the name: stable
 across machines, runs and file orders.
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ class LabelledPhoto:
 
 def person_of(file_name: str) -> str:
     stem = Path(file_name).stem
-    m = re.fullmatch(r"(.+)_\d{4}", stem)
+    m = re.fullmatch(r"(.+)_\d+", stem)
     return m.group(1) if m else stem
 
 
