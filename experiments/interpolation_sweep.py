@@ -12,7 +12,9 @@ and with ``--tflite`` the INT8 LiteRT file as well; prints PublicTest for FP32, 
 the INT8 ONNX file's accuracy on the ``--real`` crops; ``--member`` (repeated) takes an ensemble member by member
 (the mean of their softmaxes, as exported), ``--flip`` averages with the mirror image as the tiny tier's files
 do, and ``--int4`` adds the weight-only INT4 file (the tiny tier's format) to both figures (``python -m ferdesk.training.photo_crops``). Files go to a
-temporary folder; nothing is written to the catalogs. Results: experiments/real-photos.md.
+temporary folder; nothing is written to the catalogs. ``--real`` may be repeated (each set's line in turn);
+``--ckplus`` adds the INT8 ONNX file's accuracy and macro recall on CK+'s posed faces (contempt left out, as
+``experiments/class_prior.py`` has them), the posed stand-in. Results: experiments/real-photos.md.
 """
 from __future__ import annotations
 
@@ -35,11 +37,20 @@ from ferdesk.training.interpolate import interpolate  # noqa: E402
 from ferdesk.training.train_classifier import DEFAULT_DATA  # noqa: E402
 
 
-def onnx_accuracy(path: Path, x: np.ndarray, y: np.ndarray) -> float:
+def onnx_predictions(path: Path, x: np.ndarray) -> np.ndarray:
     s = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     name = s.get_inputs()[0].name
-    p = np.concatenate([s.run(None, {name: x[i:i + 512, None].astype(np.float32) / 255})[0] for i in range(0, len(x), 512)])
-    return float((p.argmax(1) == y).mean())
+    return np.concatenate([s.run(None, {name: x[i:i + 512, None].astype(np.float32) / 255})[0]
+                           for i in range(0, len(x), 512)]).argmax(1)
+
+
+def onnx_accuracy(path: Path, x: np.ndarray, y: np.ndarray) -> float:
+    return float((onnx_predictions(path, x) == y).mean())
+
+
+def macro_recall(path: Path, x: np.ndarray, y: np.ndarray) -> float:
+    pred = onnx_predictions(path, x)
+    return float(np.mean([(pred[y == k] == k).mean() for k in np.unique(y)]))
 
 
 def tflite_accuracy(path: Path, x: np.ndarray, y: np.ndarray) -> float:
@@ -65,7 +76,8 @@ def main(argv=None) -> int:
     ap.add_argument("--end")
     ap.add_argument("--member", nargs=3, action="append", default=[], metavar=("ARCH", "START", "END"),
                     help="one member of an ensemble (repeat, in the ensemble's order) instead of --arch/--start/--end")
-    ap.add_argument("--real", type=Path, required=True)
+    ap.add_argument("--real", type=Path, action="append", required=True)
+    ap.add_argument("--ckplus", action="store_true", help="score the INT8 ONNX file on CK+'s posed faces as well")
     ap.add_argument("--tflite", action="store_true")
     ap.add_argument("--flip", action="store_true", help="average with the mirror image (test-time flip)")
     ap.add_argument("--int4", action="store_true", help="score the weight-only INT4 file as well")
@@ -74,7 +86,12 @@ def main(argv=None) -> int:
     if any(None in m for m in members):
         ap.error("give --start and --end, or --member ARCH START END")
     test = np.load(DEFAULT_DATA / "fer2013_publictest.npz")
-    real = np.load(a.real)
+    reals = {path.stem: np.load(path) for path in a.real}
+    if a.ckplus:
+        from class_prior import ckplus  # experiments/, beside this script
+
+        x, y = ckplus()
+        reals["CK+"] = {"images": x, "labels": y}
     train = np.load(DEFAULT_DATA / "fer2013_training.npz")["images"]
     calibration = train[np.random.default_rng(0).choice(len(train), 512, replace=False)]
     spec = InputSpec.from_dict(INPUT_SPEC)
@@ -98,9 +115,12 @@ def main(argv=None) -> int:
                 tfl = Path(tmp) / f"a{alpha}-int8.tflite"
                 make_int8_tflite(None, weights, tfl, calibration, flip=a.flip)
                 line += f", INT8 LiteRT {tflite_accuracy(tfl, test['images'], test['labels']):.4f}"
-            line += f"; {a.real.stem} INT8 ONNX {onnx_accuracy(int8, real['images'], real['labels']):.4f}"
-            if a.int4:
-                line += f", INT4 ONNX {onnx_accuracy(int4, real['images'], real['labels']):.4f}"
+            for name, real in reals.items():
+                line += f"; {name} INT8 ONNX {onnx_accuracy(int8, real['images'], real['labels']):.4f}"
+                if name == "CK+":
+                    line += f" (macro recall {macro_recall(int8, real['images'], real['labels']):.4f})"
+                if a.int4:
+                    line += f", INT4 ONNX {onnx_accuracy(int4, real['images'], real['labels']):.4f}"
             print(line, flush=True)
     return 0
 

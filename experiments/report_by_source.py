@@ -4,11 +4,12 @@ usage: python experiments/report_by_source.py --images ../shared/data/realfaces/
            --labels ../shared/data/realfaces/labels.csv [--part report] MODEL [MODEL ...]
 
 ``realfaces`` holds two kinds of photograph: LFW news photos (``First_Last_0003.jpg``, one face of many people)
-and 517 film stills of eight actors (``Dwarakish_12.jpg``: low resolution, tight, often in profile, labelled
+and 511 film stills of eight actors (``Dwarakish_12.jpg``: low resolution, tight, often in profile, labelled
 mostly disgust and sad). Until the split by person read the stills' names (``ferdesk/photo_sets.py``), each still
 was a person of its own, so each actor's stills fell on both sides of the split. This prints, for each model,
-``ferdesk eval --images``'s figures (its own function, ``evaluate_photos``: the default detector, the crop the
-model was trained on) for the two kinds apart, one JSON line each. Writes nothing.
+``ferdesk eval --images``'s figures (its own functions, ``evaluate_photos`` and ``report``: the default detector,
+the crop the model was trained on) for the whole part and for the two kinds apart, one JSON line each. Writes
+nothing.
 Results: experiments/real-photos.md.
 """
 from __future__ import annotations
@@ -19,11 +20,13 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ferdesk.catalog import Catalog  # noqa: E402
 from ferdesk.classifier import Classifier  # noqa: E402
-from ferdesk.commands.eval import evaluate_photos  # noqa: E402
+from ferdesk.commands.eval import evaluate_photos, report  # noqa: E402
 from ferdesk.detectors import DEFAULT_DETECTOR, load_detector  # noqa: E402
 from ferdesk.photo_sets import PARTS, read_photo_set  # noqa: E402
 
@@ -47,12 +50,15 @@ def main(argv=None) -> int:
     for name in a.models:
         clf = Classifier(catalog.get(name), warmup=False)
         photos = read_photo_set(a.images, a.labels, tuple(clf.labels), a.part)
-        for source in ("lfw", "stills"):
-            chosen = [p for p in photos if source_of(p.path.name) == source]
+        answers = evaluate_photos(photos, detector, clf)["photos"]
+        for source in ("all", "lfw", "stills"):
+            chosen = [(p, r) for p, r in zip(photos, answers) if source in ("all", source_of(p.path.name))]
             if not chosen:
                 continue
-            r = evaluate_photos(chosen, detector, clf)
-            print(json.dumps({"model": name, "part": a.part, "source": source, "people": len({p.person for p in chosen}),
+            truth = np.array([clf.labels.index(r["label"]) for _, r in chosen])
+            preds = np.array([clf.labels.index(r["predicted"]) if r["predicted"] else -1 for _, r in chosen])
+            r = report(truth, preds, tuple(clf.labels))
+            print(json.dumps({"model": name, "part": a.part, "source": source, "people": len({p.person for p, _ in chosen}),
                               "n": r["n"], "no_face": r["no_face"], "accuracy": round(r["accuracy"], 4),
                               "macro_recall": round(r["macro_recall"], 4),
                               "per_class_recall": {k: (None if v is None else round(v, 3))

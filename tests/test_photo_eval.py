@@ -35,6 +35,11 @@ def test_eval_on_photographs_reports_recall_confusion_prior_and_missed_faces(pho
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["n"] == 4 and out["no_face"] == 1 and out["detector"] == "blazeface"
+    answers = {a["file"]: a for a in out["photos"]}
+    assert set(answers) == {"Ann_Lee_0001.jpg", "Ann_Lee_0002.jpg", "Bo_Chan_0001.jpg", "wall.jpg"}
+    assert answers["wall.jpg"]["predicted"] is None and answers["Ann_Lee_0002.jpg"]["label"] == "happy"
+    right = sum(a["predicted"] == a["label"] for a in out["photos"])
+    assert right / 4 == pytest.approx(out["accuracy"])
     cm = np.array(out["confusion_matrix"])
     assert cm.shape == (7, 7) and cm.sum() == 3                 # the wall has no face: in no cell, and wrong
     assert out["accuracy"] == pytest.approx(np.trace(cm) / 4)

@@ -83,7 +83,8 @@ def report(truth: np.ndarray, preds: np.ndarray, labels: tuple[str, ...]) -> dic
 def evaluate_photos(photos, detector, clf: Classifier, crop_alignment: str | None = None,
                     prior_weights: np.ndarray | None = None) -> dict:
     """The path of ``ferdesk run`` on each photograph, the largest face taken as its answer (``crop_alignment``:
-    the classifier's own unless given)."""
+    the classifier's own unless given). ``photos`` lists each photograph's file, label and answer (None: no
+    face found), in the order given."""
     from ferdesk.pipeline import Pipeline
     from ferdesk.types import Frame
 
@@ -96,8 +97,11 @@ def evaluate_photos(photos, detector, clf: Classifier, crop_alignment: str | Non
         faces = pipeline.process(Frame(image, i, 0.0, 0.0, new_scene=True)).faces
         truth.append(clf.labels.index(photo.label))
         preds.append(clf.labels.index(max(faces, key=lambda f: f.box[2] * f.box[3]).label) if faces else -1)
+    answers = [{"file": photo.path.name, "label": photo.label, "predicted": clf.labels[p] if p >= 0 else None}
+               for photo, p in zip(photos, preds)]
     return {"model": clf.spec.name, "backend": clf.backend, "file": clf.file.path.name, "detector": detector.spec.name,
-            "crop_alignment": pipeline.crop_alignment or clf.crop_alignment, **report(np.array(truth), np.array(preds), clf.labels)}
+            "crop_alignment": pipeline.crop_alignment or clf.crop_alignment, **report(np.array(truth), np.array(preds), clf.labels),
+            "photos": answers}
 
 
 def main(a) -> int:
