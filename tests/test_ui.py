@@ -99,8 +99,8 @@ def test_switching_model_detector_and_backend_keeps_frames_coming(window, qtbot)
     qtbot.waitUntil(lambda: window.frames_shown > before + 3, timeout=20000)
     assert not window.errors
     # a model with the same features keeps the head (its FP16 file runs on ONNX Runtime)
-    window.inference.request_stack(model="fernet-sm-kd2-pruned-rfbank-fp16", backend="onnxruntime")
-    qtbot.waitUntil(lambda: window.stack_info.model == "fernet-sm-kd2-pruned-rfbank-fp16", timeout=20000)
+    window.inference.request_stack(model="fernet-sm-kd2-pruned-rfbank-ck-fp16", backend="onnxruntime")
+    qtbot.waitUntil(lambda: window.stack_info.model == "fernet-sm-kd2-pruned-rfbank-ck-fp16", timeout=20000)
     assert window.stack_info.temporal == "on" and not window.errors
 
 

@@ -284,6 +284,15 @@ def export_onnx(model: WindowHead, window: int, n_feat: int, path: Path) -> None
     export_scan_onnx(model.eval(), window, n_feat, path)
 
 
+def extra_source(path: Path) -> str:
+    """What an ``--extra`` file's crops were cut from, with its terms, for the head's licence line."""
+    if path.name.startswith("ckplus"):
+        return "CK+ (posed faces, research use)"
+    if path.name.startswith("realfaces"):
+        return "real photographs (realfaces: LFW, research use)"
+    return f"{path.name} (see its source's terms)"
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="fernet-s-int8", help="the frame classifier whose features the head reads")
@@ -307,9 +316,10 @@ def main(argv=None) -> None:
                          "correction to that average); its ONNX file then reads the frames' probabilities too")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--limit", type=int, default=0, help="use only this many training faces (quick runs)")
-    ap.add_argument("--extra", type=Path, help="more training faces (an .npz of 48x48 crops with labels, as "
-                    "ferdesk.training.photo_crops writes), appended to FER2013 Training")
-    ap.add_argument("--extra-repeat", type=int, default=1, help="how many times --extra is appended")
+    ap.add_argument("--extra", type=Path, action="append", default=[], metavar="FILE.npz",
+                    help="more training faces (an .npz of 48x48 crops with labels, as ferdesk.training.photo_crops "
+                         "writes), appended to FER2013 Training; repeatable")
+    ap.add_argument("--extra-repeat", type=int, default=1, help="how many times each --extra is appended")
     ap.add_argument("--name", default="tt-lstm-fernet-s")
     ap.add_argument("--cache", type=Path, default=Path("build/temporal"), help="features are cached here between runs")
     ap.add_argument("--write", action="store_true", help="export the TT-LSTM and update the catalog")
@@ -328,17 +338,17 @@ def main(argv=None) -> None:
     data = {}
     for split, seed in (("training", a.seed), ("publictest", a.seed + 1_000_003)):
         k = a.train_disturbance if split == "training" else 1.0
-        extra = a.extra if split == "training" else None
+        extras = a.extra if split == "training" else []
         cache = a.cache / (f"{a.model}-{spec.primary.sha256[:10]}-{split}-w{a.window}-s{seed}-n{a.limit}"
                            + (f"-d{k:g}" if k != 1.0 else "")
-                           + (f"-x{file_digest(extra)[:10]}r{a.extra_repeat}" if extra else "") + ".npz")
+                           + "".join(f"-x{file_digest(e)[:10]}r{a.extra_repeat}" for e in extras) + ".npz")
         if cache.exists():
             d = np.load(cache)
             data[split] = d["features"], d["probs"], d["labels"]
         else:
             raw = np.load(a.data / f"fer2013_{split}.npz")
             images, labels = raw["images"], raw["labels"]
-            if extra:
+            for extra in extras:
                 more = np.load(extra)
                 images = np.concatenate([images] + [more["images"]] * a.extra_repeat)
                 labels = np.concatenate([labels] + [more["labels"]] * a.extra_repeat)
@@ -401,7 +411,7 @@ def main(argv=None) -> None:
                  + (" --match-frame-accuracy" if a.match_frame_accuracy else "")
                  + (" --mean-prior" if a.mean_prior else "")
                  + (f" --limit {a.limit}" if a.limit else "")
-                 + (f" --extra {a.extra} --extra-repeat {a.extra_repeat}" if a.extra else "")
+                 + "".join(f" --extra {e}" for e in a.extra) + (f" --extra-repeat {a.extra_repeat}" if a.extra else "")
                  + (f" --name {a.name}" if a.name else "") + (" --write" if a.write else ""))
     print("\n".join(lines), flush=True)
     if a.write:
@@ -475,10 +485,11 @@ def write_model(a, model: WindowHead, frame_spec, results: dict, params: int, de
     }
     if a.extra:
         entry["description"] = entry["description"].replace(
-            "synthetic tracks of FER2013 Training faces", f"synthetic tracks of FER2013 Training faces and of {a.extra.name} "
-            f"({a.extra_repeat}x)")
-        entry["license"] = ("MIT (weights trained by this repo); trained on FER2013 and on crops of real photographs "
-                            "(realfaces: LFW, research use): for research and demonstration")
+            "synthetic tracks of FER2013 Training faces", "synthetic tracks of FER2013 Training faces and of "
+            + " and ".join(e.name for e in a.extra) + f" ({a.extra_repeat}x)")
+        entry["license"] = ("MIT (weights trained by this repo); trained on FER2013 and on crops of "
+                            + " and of ".join(dict.fromkeys(extra_source(e) for e in a.extra))
+                            + ": for research and demonstration")
     doc = store.document()
     doc["models"] = catalog_with_head(doc["models"], entry, feats["space"])
     store.save(doc)
