@@ -396,3 +396,14 @@ def test_a_mean_prior_head_trains_and_beats_single_frames_on_noisy_tracks():
     smoothed = score(causal_predictions(head, test_feats, window, test_probs), per_frame)
     assert smoothed["accuracy"] > frame_only["accuracy"] + 0.1
     assert smoothed["flicker"] < frame_only["flicker"] / 2
+
+
+def test_head_licence_names_every_extra_set():
+    """A head trained on --extra crops of CK+ and of realfaces names both sets' terms (train_temporal --extra is repeatable)."""
+    from pathlib import Path
+
+    from ferdesk.training.train_temporal import extra_source
+
+    assert "CK+" in extra_source(Path("build/ckplus-tune.npz"))
+    assert "LFW" in extra_source(Path("build/realfaces-lfw-tune.npz"))
+    assert "mine.npz" in extra_source(Path("mine.npz"))
