@@ -25,6 +25,11 @@ sys.path.insert(0, str(ROOT))
 from ferdesk.training.catalogs import CatalogStore  # noqa: E402
 
 
+# which split a stored realfaces figure was taken on (the person rule of ferdesk/photo_sets.py changed once)
+SPLIT_NOW = ("realfaces report part (30% of the people, ferdesk/photo_sets.py; film stills grouped by actor, "
+             "the split since the seventh session of 2026-12-04)")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="../shared/data/fer2013_publictest.npz")
@@ -91,7 +96,7 @@ def measure_photos(store: CatalogStore, doc: dict, photos: Path, names: list[str
             "accuracy": round(r["accuracy"], 4), "macro_recall": round(r["macro_recall"], 4), "n": r["n"],
             "no_face": r.get("no_face"), "detector": r.get("detector"), "crop_alignment": m.get("crop_alignment", "box"),
             "predicted_neutral": round(r["prior"]["neutral"]["predicted"], 4),
-            "on": "realfaces report part (30% of the people, ferdesk/photo_sets.py)", "command": " ".join(cmd)}
+            "on": SPLIT_NOW, "command": " ".join(cmd)}
         print(f"{m['name']}: accuracy {r['accuracy']:.4f}, macro recall {r['macro_recall']:.4f}, no face {r.get('no_face')}",
               flush=True)
     store.save(doc)
