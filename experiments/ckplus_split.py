@@ -22,9 +22,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from class_prior import CKPLUS_TO_FER  # noqa: E402  (experiments/, beside this script)
+from class_prior import ckplus_with_subjects  # noqa: E402  (experiments/, beside this script)
 from ferdesk.photo_sets import part_of  # noqa: E402
-from ferdesk.training.train_classifier import DEFAULT_DATA  # noqa: E402
 
 FER_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
@@ -33,15 +32,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=ROOT / "build")
     a = ap.parse_args(argv)
-    d = np.load(DEFAULT_DATA / "ckplus48.npz")
-    names = [str(c) for c in d["classes"]]
-    y = np.array([CKPLUS_TO_FER.get(names[k], -1) for k in d["labels"]])
-    subjects = d["subjects"]
+    images, y, subjects = ckplus_with_subjects()
     a.out.mkdir(parents=True, exist_ok=True)
     for part in ("tune", "report"):
-        keep = (y >= 0) & np.array([part_of(f"ckplus-{s}") == part for s in subjects])
+        keep = np.array([part_of(f"ckplus-{s}") == part for s in subjects])
         path = a.out / f"ckplus-{part}.npz"
-        np.savez_compressed(path, images=d["images"][keep], labels=y[keep].astype(np.uint8),
+        np.savez_compressed(path, images=images[keep], labels=y[keep].astype(np.uint8),
                             classes=np.array(FER_CLASSES), subjects=subjects[keep])
         shares = Counter(FER_CLASSES[k] for k in y[keep])
         print(f"{path}: {keep.sum()} faces of {len(set(subjects[keep]))} subjects: "

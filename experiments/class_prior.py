@@ -44,13 +44,19 @@ CKPLUS_TO_FER = {"anger": 0, "disgust": 1, "fear": 2, "happy": 3, "sadness": 4, 
 NEUTRAL = 6
 
 
-def ckplus() -> tuple[np.ndarray, np.ndarray]:
+def ckplus_with_subjects() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CK+'s faces with labels in FER2013's order (contempt left out) and each face's subject (``S010``)."""
     d = np.load(DEFAULT_DATA / "ckplus48.npz")
     names = [str(c) for c in d["classes"]]
     to_fer = np.array([CKPLUS_TO_FER.get(c, -1) for c in names])
     y = to_fer[d["labels"]]
     keep = y >= 0
-    return d["images"][keep], y[keep]
+    return d["images"][keep], y[keep], d["subjects"][keep]
+
+
+def ckplus() -> tuple[np.ndarray, np.ndarray]:
+    x, y, _ = ckplus_with_subjects()
+    return x, y
 
 
 def reweight(p: np.ndarray, w: np.ndarray) -> np.ndarray:
