@@ -793,3 +793,30 @@ def test_export_declares_the_crop_the_network_was_trained_on(tmp_path, monkeypat
     assert entry["crop"] == export.CROP_TEXT[alignment]
     assert ("--crop-alignment landmarks" in entry["provenance"]) == (alignment == "landmarks")
     assert (zoo / "t-crop" / "t-crop.onnx").is_file()
+
+
+def test_export_names_the_extra_sets_of_its_training_summary(tmp_path, monkeypatch):
+    """A network trained with --extra crops (CK+, real photographs) gets an entry whose dataset and licence name
+    them: the terms of those sets travel with the weights, read from the summary export is given."""
+    from ferdesk.training import export
+    from ferdesk.training.extra_sets import extras_in_summary
+
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+    (zoo / "catalog.json").write_text(json.dumps({"schema_version": 1, "models": []}))
+    monkeypatch.setenv("FERDESK_ZOO", str(zoo))
+    torch.manual_seed(0)
+    torch.save(build("fernet-t").state_dict(), tmp_path / "model.pt")
+    summary = tmp_path / "summary.txt"
+    summary.write_text("arch=fernet-t params=1 epochs=1\ncommand: python -m ferdesk.training.train_classifier --arch fernet-t "
+                       "--extra build/realfaces-lfw-tune.npz --extra=build/ckplus-tune.npz --extra-repeat 3 --out x\n")
+    assert extras_in_summary(summary.read_text())[1] == 3
+    export.main(["--arch", "fernet-t", "--weights", str(tmp_path / "model.pt"), "--name", "t-extra", "--no-tflite",
+                 "--summary", str(summary)])
+    export.main(["--arch", "fernet-t", "--weights", str(tmp_path / "model.pt"), "--name", "t-plain", "--no-tflite"])
+    entries = {m["name"]: m for m in json.loads((zoo / "catalog.json").read_text())["models"]}
+    extra, plain = entries["t-extra"], entries["t-plain"]
+    assert "CK+" in extra["license"] and "LFW" in extra["license"]
+    assert "ckplus-tune.npz" in extra["dataset"] and "realfaces-lfw-tune.npz" in extra["dataset"] and "3 times" in extra["dataset"]
+    assert "CK+" not in plain["license"] and plain["dataset"] == "FER2013 Training (28,709 faces, 7 classes)"
+    assert (zoo / "t-extra" / "training_summary.txt").is_file()

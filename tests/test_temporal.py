@@ -402,7 +402,7 @@ def test_head_licence_names_every_extra_set():
     """A head trained on --extra crops of CK+ and of realfaces names both sets' terms (train_temporal --extra is repeatable)."""
     from pathlib import Path
 
-    from ferdesk.training.train_temporal import extra_source
+    from ferdesk.training.extra_sets import extra_source
 
     assert "CK+" in extra_source(Path("build/ckplus-tune.npz"))
     assert "LFW" in extra_source(Path("build/realfaces-lfw-tune.npz"))

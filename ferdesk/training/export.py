@@ -21,6 +21,7 @@ from torch import nn
 
 from ferdesk.catalog import file_digest
 from ferdesk.training.catalogs import CatalogStore
+from ferdesk.training.extra_sets import dataset_text, extras_in_summary, license_text
 from ferdesk.training.nets import ARCHITECTURES, load, member
 
 FER_LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
@@ -115,7 +116,9 @@ def main(argv=None) -> None:
     ap.add_argument("--arch", choices=sorted(ARCHITECTURES), help="architecture of each plain --weights PATH")
     ap.add_argument("--weights", required=True, action="append", metavar="[ARCH=]PATH", help="repeat for an ensemble")
     ap.add_argument("--name", required=True)
-    ap.add_argument("--summary", type=Path)
+    ap.add_argument("--summary", type=Path,
+                    help="the training summary (train_classifier's summary.txt): kept beside the files, and its "
+                         "--extra sets go into the entry's dataset and license")
     ap.add_argument("--default", action="store_true")
     ap.add_argument("--tier", choices=TIERS, help="the zoo tier this model fills (docs/models.md checks its targets)")
     ap.add_argument("--no-tflite", action="store_true")
@@ -152,15 +155,18 @@ def main(argv=None) -> None:
     for f in files:
         p = store.folder(a.name) / f["path"]
         f["size_bytes"], f["sha256"] = p.stat().st_size, file_digest(p)
+    extras, repeat = [], 1
     if a.summary and a.summary.exists():
         shutil.copy(a.summary, out / "training_summary.txt")
+        extras, repeat = extras_in_summary(a.summary.read_text())
     entry = {
         "name": a.name, "task": "classifier",
         "description": f"{arch_text}: ResNet-9-like CNN on 48x48 grayscale faces"
                        + "".join(sorted({f" (reading their central {n.crop}x{n.crop})" for n in nets if n.crop}))
                        + ", trained on FER2013 Training by ferdesk.training"
                        + (f", mean of {len(nets)} networks ({what}) trained with different seeds" if len(nets) > 1 else "")
-                       + (", averaged with the mirror image (test-time flip)." if a.flip else "."),
+                       + (", averaged with the mirror image (test-time flip)." if a.flip else ".")
+                       + (f" Trained also on the crops of {' and of '.join(p.name for p in extras)} (--extra)." if extras else ""),
         "architecture": archs[0] if len(nets) == 1 else f"ensemble of {what}",
         "params": sum(p.numel() for n in nets for p in n.parameters()),
         "labels": FER_LABELS, "input": INPUT_SPEC, "output": "probabilities", "test_time_flip": a.flip,
@@ -168,8 +174,8 @@ def main(argv=None) -> None:
                      "what": "pooled CNN features of the face (second output), read by temporal heads"},
         "crop": CROP_TEXT[a.crop_alignment],
         "files": files, "file": files[0]["path"], "format": "onnx", "size_bytes": files[0]["size_bytes"],
-        "dataset": "FER2013 Training (28,709 faces, 7 classes)", "metrics": {},
-        "license": "MIT (weights trained by this repo); trained on FER2013, a research data set: for research and demonstration",
+        "dataset": dataset_text(extras, repeat), "metrics": {},
+        "license": license_text(extras),
         "provenance": f"{a.provenance or f'python -m ferdesk.training.train_classifier --arch {arch_text}'} then "
                       f"python -m ferdesk.training.export{f' --arch {a.arch}' if a.arch else ''} --name {a.name}{' --flip' if a.flip else ''}"
                       f"{f' --tier {a.tier}' if a.tier else ''}"

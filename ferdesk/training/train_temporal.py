@@ -34,6 +34,7 @@ from torch import nn
 
 from ferdesk.catalog import file_digest
 from ferdesk.training.catalogs import CatalogStore, repo_catalog
+from ferdesk.training.extra_sets import license_text
 from ferdesk.classifier import Classifier
 from ferdesk.training.sequences import TrackStyle, synthesise_tracks
 from ferdesk.training.train_classifier import DEFAULT_DATA
@@ -284,15 +285,6 @@ def export_onnx(model: WindowHead, window: int, n_feat: int, path: Path) -> None
     export_scan_onnx(model.eval(), window, n_feat, path)
 
 
-def extra_source(path: Path) -> str:
-    """What an ``--extra`` file's crops were cut from, with its terms, for the head's licence line."""
-    if path.name.startswith("ckplus"):
-        return "CK+ (posed faces, research use)"
-    if path.name.startswith("realfaces"):
-        return "real photographs (realfaces: LFW, research use)"
-    return f"{path.name} (see its source's terms)"
-
-
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="fernet-s-int8", help="the frame classifier whose features the head reads")
@@ -487,9 +479,7 @@ def write_model(a, model: WindowHead, frame_spec, results: dict, params: int, de
         entry["description"] = entry["description"].replace(
             "synthetic tracks of FER2013 Training faces", "synthetic tracks of FER2013 Training faces and of "
             + " and ".join(e.name for e in a.extra) + f" ({a.extra_repeat}x)")
-        entry["license"] = ("MIT (weights trained by this repo); trained on FER2013 and on crops of "
-                            + " and of ".join(dict.fromkeys(extra_source(e) for e in a.extra))
-                            + ": for research and demonstration")
+        entry["license"] = license_text(a.extra)
     doc = store.document()
     doc["models"] = catalog_with_head(doc["models"], entry, feats["space"])
     store.save(doc)
