@@ -776,16 +776,22 @@ def test_training_reads_the_crop_of_the_extra_faces_and_refuses_two(tmp_path):
         extra_alignment([box, marks])
 
 
-@pytest.mark.parametrize("alignment", ["box", "landmarks"])
-def test_export_declares_the_crop_the_network_was_trained_on(tmp_path, monkeypatch, alignment):
-    from ferdesk.training import export
-
+def _empty_zoo_and_weights(tmp_path, monkeypatch):
+    """An empty zoo catalog the training tools write to (FERDESK_ZOO) and random fernet-t weights in tmp_path/model.pt."""
     zoo = tmp_path / "zoo"
     zoo.mkdir()
     (zoo / "catalog.json").write_text(json.dumps({"schema_version": 1, "models": []}))
     monkeypatch.setenv("FERDESK_ZOO", str(zoo))
     torch.manual_seed(0)
     torch.save(build("fernet-t").state_dict(), tmp_path / "model.pt")
+    return zoo
+
+
+@pytest.mark.parametrize("alignment", ["box", "landmarks"])
+def test_export_declares_the_crop_the_network_was_trained_on(tmp_path, monkeypatch, alignment):
+    from ferdesk.training import export
+
+    zoo = _empty_zoo_and_weights(tmp_path, monkeypatch)
     export.main(["--arch", "fernet-t", "--weights", str(tmp_path / "model.pt"), "--name", "t-crop", "--no-tflite",
                  "--crop-alignment", alignment])
     entry = json.loads((zoo / "catalog.json").read_text())["models"][0]
@@ -801,12 +807,7 @@ def test_export_names_the_extra_sets_of_its_training_summary(tmp_path, monkeypat
     from ferdesk.training import export
     from ferdesk.training.extra_sets import extras_in_summary
 
-    zoo = tmp_path / "zoo"
-    zoo.mkdir()
-    (zoo / "catalog.json").write_text(json.dumps({"schema_version": 1, "models": []}))
-    monkeypatch.setenv("FERDESK_ZOO", str(zoo))
-    torch.manual_seed(0)
-    torch.save(build("fernet-t").state_dict(), tmp_path / "model.pt")
+    zoo = _empty_zoo_and_weights(tmp_path, monkeypatch)
     summary = tmp_path / "summary.txt"
     summary.write_text("arch=fernet-t params=1 epochs=1\ncommand: python -m ferdesk.training.train_classifier --arch fernet-t "
                        "--extra build/realfaces-lfw-tune.npz --extra=build/ckplus-tune.npz --extra-repeat 3 --out x\n")
