@@ -5,7 +5,8 @@
 run() { ferdesk run --source demo --max-frames 600 --json --log /tmp/cost-$1 "${@:2}" > /tmp/cost-$1.json 2>/dev/null; rm -rf /tmp/cost-$1/video.mp4; }
 rm -rf /tmp/cost-*
 run base
-run compare --compare fernet-tw-q4-flip-rfbank-ck-w70-int4
+tiny=$(ferdesk models --json | python3 -c 'import json, sys; print(next(m["name"] for m in json.load(sys.stdin) if m.get("tier") == "tiny"))')
+run compare --compare "$tiny"
 run ws --stream ws:0
 run lsl --stream lsl
 run video --record-video clean

@@ -473,13 +473,12 @@ def write_model(a, model: WindowHead, frame_spec, results: dict, params: int, de
         "metrics": {"synthetic_publictest_tracks": {k: {"accuracy": round(v["accuracy"], 4), "flicker": round(v["flicker"], 3)}
                                                     for k, v in results.items()},
                     "command": summary.splitlines()[-1].removeprefix("command: ")},
-        "license": "MIT (weights trained by this repo); trained on FER2013, a research data set: for research and demonstration",
+        "license": license_text(a.extra),
     }
     if a.extra:
         entry["description"] = entry["description"].replace(
             "synthetic tracks of FER2013 Training faces", "synthetic tracks of FER2013 Training faces and of "
             + " and ".join(e.name for e in a.extra) + f" ({a.extra_repeat}x)")
-        entry["license"] = license_text(a.extra)
     doc = store.document()
     doc["models"] = catalog_with_head(doc["models"], entry, feats["space"])
     store.save(doc)
