@@ -60,6 +60,24 @@ def test_a_new_face_is_shown_only_when_the_check_passes_and_a_held_face_is_not_c
     assert len(det.detect_raw(photo)) == 1 and det.check.calls == calls   # the same face next frame: held, no new check
 
 
+def test_a_small_box_needs_a_higher_check_score_than_a_large_one():
+    det = load_detector("blazeface", Catalog.load())
+    assert 0 < det.small_face_px and det.min_face_score < det.min_small_face_score <= 1
+    between = (det.min_face_score + det.min_small_face_score) / 2
+    small, _ = _small_face_frame(36)
+    large = cv2.imread(str(DEMO_IMAGE))
+    found = {}
+    for verdict in (between, det.min_small_face_score):
+        det.check = CountingCheck(verdict)
+        for name, frame in (("small", small), ("large", large)):
+            det.reset(new_scene=True)
+            found[name, verdict] = [f.w for f in det.detect_raw(frame)]
+    assert found["small", between] == [] and len(found["small", det.min_small_face_score]) == 1
+    assert found["small", det.min_small_face_score][0] < det.small_face_px
+    # the portrait's face is kept at the lower score (with it, any other box of the fake check's as wide)
+    assert found["large", between] and all(w >= det.small_face_px for w in found["large", between])
+
+
 def _small_face_frame(width: int) -> tuple[np.ndarray, tuple]:
     """The demo portrait's head scaled so that its face is about ``width`` px, on a grey 640x480 frame."""
     det = load_detector("blazeface", Catalog.load())

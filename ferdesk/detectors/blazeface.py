@@ -46,8 +46,12 @@ class _BlazeFaceBase(Detector):
         # Face check: a face not seen in the previous frame is shown only when the face-landmark network,
         # looking at its box alone, scores it min_face_score or more (textures BlazeFace takes for faces)
         self.check = check
-        self.min_face_score = float((spec.get("check") or {}).get("min_face_score", 0.5))
-        self.max_checks = int((spec.get("check") or {}).get("max_checks", 8))
+        check_spec = spec.get("check") or {}
+        self.min_face_score = float(check_spec.get("min_face_score", 0.5))
+        # a box narrower than small_face_px pixels gives the check few pixels to judge: it must score higher
+        self.small_face_px = float(check_spec.get("small_face_px", 0))
+        self.min_small_face_score = float(check_spec.get("min_small_face_score", self.min_face_score))
+        self.max_checks = int(check_spec.get("max_checks", 8))
         backend = backend or self._default_backend(spec)
         self.engine, mf = open_engine(spec, backend, threads, f"detector {spec.name}")
         self.input = spec.input_for(mf)   # a file may take other input (an NPU file: raw NHWC uint8 pixels)
@@ -248,7 +252,8 @@ class _BlazeFaceBase(Detector):
     def _checked(self, image: np.ndarray, faces: list[RawFace]) -> list[RawFace]:
         """The faces that were accepted in the previous frame, and the new ones the face check passes. On a new
         scene (a still image) every candidate is checked; in a video at most ``max_checks`` new ones a frame,
-        the largest first (the rest wait for a later frame)."""
+        the largest first (the rest wait for a later frame). A box under ``small_face_px`` wide needs
+        ``min_small_face_score``, the others ``min_face_score``."""
         faces = sorted(faces, key=lambda f: -f.w)
         boxes = [_xywh(f) for f in faces]
         held = iou_matrix(boxes, [_xywh(f) for f in self._previous])
@@ -262,7 +267,8 @@ class _BlazeFaceBase(Detector):
                 continue
             else:
                 checks += 1
-                if self.check.score(image, f) >= self.min_face_score:
+                need = self.min_small_face_score if f.w < self.small_face_px else self.min_face_score
+                if self.check.score(image, f) >= need:
                     kept.append(f)
                 else:
                     self._rejected.append((boxes[i], self._frame_no))
