@@ -16,7 +16,6 @@ import json
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +33,13 @@ def checked_boxes(det, image) -> list[tuple]:
     """(x, y, w, h, presence) of each box the detector's face check scores on this image."""
     calls = []
     score = det.check.score
-    det.check.score = lambda im, f: calls.append((f.cx - f.w / 2, f.cy - f.h / 2, float(f.w), float(f.h), score(im, f))) or calls[-1][4]
+
+    def recorded(im, f):
+        p = score(im, f)
+        calls.append((f.cx - f.w / 2, f.cy - f.h / 2, float(f.w), float(f.h), p))
+        return p
+
+    det.check.score = recorded
     try:
         det.detect_raw(image)
     finally:
@@ -64,17 +69,9 @@ def main(argv=None) -> int:
         for x, y, w, h, p in checked_boxes(det, scene.image):
             best = iou_matrix([(x, y, w, h)], scene.faces)[0].max() if scene.faces else 0.0
             rows.append({"on": "scenes", "width": w, "presence": float(p), "true": bool(best >= 0.4)})
-    photo = cv2.imread(str(S.DEMO_IMAGE))
-    x, y, w, h = S.demo_face_box(det)
-    corners = np.array([[x, y], [x + w, y], [x, y + h], [x + w, y + h]], np.float32)
-    det.reset()
-    for i in range(a.demo_frames):
-        t = i * 0.2
-        m = S.demo_matrix(photo.shape, t, S.SIZE)
-        pts = corners @ m[:, :2].T + m[:, 2]
-        (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
-        for bx, by, bw, bh, p in checked_boxes(det, S.render_demo_frame(photo, t)):
-            best = iou_matrix([(bx, by, bw, bh)], [(x0, y0, x1 - x0, y1 - y0)])[0].max()
+    for image, face in S.demo_frames(det, a.demo_frames):
+        for bx, by, bw, bh, p in checked_boxes(det, image):
+            best = iou_matrix([(bx, by, bw, bh)], [face])[0].max()
             rows.append({"on": "demo", "width": bw, "presence": float(p), "true": bool(best >= 0.3)})
     if a.json:
         a.json.write_text(json.dumps(rows))

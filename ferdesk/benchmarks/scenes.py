@@ -213,24 +213,29 @@ def demo_face_box(det) -> tuple:
     return (best.cx - best.w / 2, best.cy - best.h / 2, best.w, best.h)
 
 
-def score_demo(det, frames: int, step_s: float = 0.2) -> dict:
+def demo_frames(det, frames: int, step_s: float = 0.2):
+    """The demo source's frames, ``step_s`` seconds of its motion apart, each with the portrait's face box on it
+    (x, y, w, h); the detector's memory is reset before the first."""
     photo = cv2.imread(str(DEMO_IMAGE))
     x, y, w, h = demo_face_box(det)
     corners = np.array([[x, y], [x + w, y], [x, y + h], [x + w, y + h]], np.float32)
-    false_boxes = frames_with_false = missed = 0
-    spent = 0.0
     det.reset()
     for i in range(frames):
         t = i * step_s
-        image = render_demo_frame(photo, t)
         m = demo_matrix(photo.shape, t, SIZE)
         pts = corners @ m[:, :2].T + m[:, 2]
-        x0, y0 = pts.min(0)
-        x1, y1 = pts.max(0)
+        (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
+        yield render_demo_frame(photo, t), (x0, y0, x1 - x0, y1 - y0)
+
+
+def score_demo(det, frames: int, step_s: float = 0.2) -> dict:
+    false_boxes = frames_with_false = missed = 0
+    spent = 0.0
+    for image, face in demo_frames(det, frames, step_s):
         t0 = time.perf_counter()
         boxes = _boxes(det, image)
         spent += time.perf_counter() - t0
-        hits = iou_matrix([(x0, y0, x1 - x0, y1 - y0)], boxes)[0] if boxes else np.zeros(0)
+        hits = iou_matrix([face], boxes)[0] if boxes else np.zeros(0)
         extra = int((hits < 0.3).sum())
         missed += not (hits >= 0.3).any()
         false_boxes += extra
